@@ -1,0 +1,78 @@
+/** `kubectl temper explain pod`: a pod's tier, layer and the reasons, in words. */
+import type { Policy } from './config.ts';
+import type { LayerPlan } from './layers.ts';
+import { LAYER_DEFAULTS, podCgroupPath } from './layers.ts';
+import type { PlacedPod, Plan } from './plan.ts';
+import { formatCpuMillis } from './quantity.ts';
+import { exclusionOf } from './tier.ts';
+import type { PodInfo } from './types.ts';
+
+function row(label: string, value: string): string {
+  return `${`${label}:`.padEnd(13)}${value}`;
+}
+
+function flags(l: { protected: boolean; preempt: boolean; exclusive: boolean }): string {
+  const on = (['protected', 'preempt', 'exclusive'] as const).filter((f) => l[f]);
+  return on.length === 0 ? 'not protected, no preemption, shared cores' : on.join(', ');
+}
+
+function layerRows(policy: Policy, placed: PlacedPod, layer: LayerPlan | null): string[] {
+  const a = placed.assignment;
+  const lines = [row('Layer', a.layer)];
+  if (layer === null) {
+    const d = LAYER_DEFAULTS[a.layer];
+    const o = policy.layers[a.layer] ?? {};
+    lines.push(
+      row('  kind', `${d.kind} (${flags({ protected: o.protected ?? d.protected, preempt: o.preempt ?? d.preempt, exclusive: o.exclusive ?? d.exclusive })})`),
+      row('  slice', `${o.slice_us ?? d.sliceUs}µs`),
+      row('  sizing', 'depends on the node; pass --node NODE (offline) to see the layer as rendered'),
+    );
+    return lines;
+  }
+  lines.push(row('  kind', `${layer.kind} (${flags(layer)})`), row('  slice', `${layer.sliceUs}µs`));
+  const cpus = layer.cpusRange === null ? 'no CPU allocation (Open: runs on idle CPUs)' : `${layer.cpusRange[0]}–${layer.cpusRange[1]} CPUs`;
+  const util = layer.utilRange === null ? '' : `, utilisation target ${layer.utilRange[0]}–${layer.utilRange[1]}`;
+  lines.push(row('  cpus', `${cpus}${util}, weight ${layer.weight}`));
+  if (layer.tier !== null) {
+    const limits = layer.limitMillis === null ? 'limits unbounded' : `limits ${formatCpuMillis(layer.limitMillis)}`;
+    lines.push(row('  tier load', `${layer.pods} pod${layer.pods === 1 ? '' : 's'}, requests ${formatCpuMillis(layer.requestMillis)}, ${limits}`));
+  }
+  if (a.layer === 'catchall') {
+    lines.push(row('  match', 'none of its own: the catch-all layer takes every task no earlier layer matched'));
+  } else {
+    const path = podCgroupPath(policy.node.cgroupDriver, a.qosClass, placed.pod.uid);
+    const how = layer.match === 'cgroup-regex' ? 'one CgroupRegex for the whole tier (more pods than 32 OR blocks allow), covering' : 'CgroupPrefix';
+    lines.push(row('  match', `${how} ${path} (${policy.node.cgroupDriver} driver)`));
+  }
+  lines.push(row('Demotion', layer.demoted ? (layer.notes.find((n) => n.startsWith('demoted')) ?? 'demoted to Grouped') : 'none'));
+  const other = layer.notes.filter((n) => !n.startsWith('demoted'));
+  for (const n of other) lines.push(row('Note', n));
+  return lines;
+}
+
+/**
+ * Explains one pod. `placed` is its classification (null when it takes no part); `plan` is its
+ * node's plan when known, which adds the rendered layer's parameters and any demotion.
+ */
+export function explainPod(policy: Policy, pod: PodInfo, placed: PlacedPod | null, plan: Plan | null): string {
+  const lines = [row('Pod', `${pod.namespace}/${pod.name}`), row('UID', pod.uid === '' ? '(none)' : pod.uid), row('Node', pod.nodeName ?? '(not scheduled)')];
+  const excluded = exclusionOf(pod);
+  if (placed === null || excluded !== null) {
+    lines.push(row('Tier', 'none'), row('Reason', excluded ?? 'not classified'));
+    return `${lines.join('\n')}\n`;
+  }
+  const a = placed.assignment;
+  const prioritySource = pod.priority !== null ? 'spec.priority' : pod.priorityClassName !== null ? `PriorityClass ${pod.priorityClassName}` : 'unset, taken as 0';
+  lines.push(
+    row('Priority', `${a.priority} (${prioritySource})`),
+    row('Class', pod.priorityClassName ?? '(none)'),
+    row('QoS class', `${a.qosClass} (${pod.statusQosClass !== null ? 'status.qosClass' : 'computed from the spec'})`),
+    row('CPU', `requests ${formatCpuMillis(placed.requestMillis)}, limits ${placed.limitMillis === null ? 'none' : formatCpuMillis(placed.limitMillis)}`),
+    row('Tier', a.tier),
+    row('Rule', `${a.rule}: ${a.reason}`),
+  );
+  const layer = plan?.layers.find((l) => l.name === a.layer) ?? null;
+  lines.push(...layerRows(policy, placed, layer));
+  if (plan !== null) lines.push(row('Config', `sha256 ${plan.configSha256.slice(0, 12)} (node ${plan.node})`));
+  return `${lines.join('\n')}\n`;
+}

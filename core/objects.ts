@@ -1,0 +1,249 @@
+/**
+ * Parsing at the edge: plain JSON (a manifest document, a List, an API object) into the narrow,
+ * validated PodInfo / NodeInfo / PriorityClassInfo values the rest of core trusts.
+ */
+import { InputError, Problems, isRecord, show } from './errors.ts';
+import { parseQuantity, QuantityError } from './quantity.ts';
+import type {
+  ContainerInfo, NodeInfo, PodInfo, PriorityClassInfo, QosClass, ResourceList, ResourceRequirements,
+} from './types.ts';
+import { QOS_CLASSES } from './types.ts';
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+// Kubernetes UIDs are UUIDs; anything else could not be a kubelet cgroup name and must never
+// reach a cgroup path or a regex.
+const UID_RE = /^[A-Za-z0-9-]*$/;
+// Resources whose pod-level requests the API server defaults from pod-level limits.
+const POD_LEVEL_RESOURCES = new Set(['cpu', 'memory']);
+
+function str(value: unknown, path: string, problems: Problems, required: boolean): string | null {
+  if (value === undefined || value === null || value === '') {
+    if (required) problems.add(path, 'required');
+    return null;
+  }
+  if (typeof value !== 'string') {
+    problems.add(path, `must be a string (got ${show(value)})`);
+    return null;
+  }
+  return value;
+}
+
+function int32(value: unknown, path: string, problems: Problems): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
+    problems.add(path, `must be a 32-bit integer (got ${show(value)})`);
+    return null;
+  }
+  return value;
+}
+
+function resourceList(value: unknown, path: string, problems: Problems): Record<string, bigint> {
+  const out: Record<string, bigint> = {};
+  if (value === undefined || value === null) return out;
+  if (!isRecord(value)) {
+    problems.add(path, `must be a map of resource quantities (got ${show(value)})`);
+    return out;
+  }
+  for (const [name, quantity] of Object.entries(value)) {
+    if (typeof quantity !== 'string' && typeof quantity !== 'number') {
+      problems.add(`${path}.${name}`, `must be a quantity string (got ${show(quantity)})`);
+      continue;
+    }
+    try {
+      const nano = parseQuantity(quantity);
+      if (nano < 0n) problems.add(`${path}.${name}`, `must not be negative (got ${show(quantity)})`);
+      else out[name] = nano;
+    } catch (err) {
+      if (!(err instanceof QuantityError)) throw err;
+      problems.add(`${path}.${name}`, err.message);
+    }
+  }
+  return out;
+}
+
+/** The API server's defaulting: a resource with a limit but no request is requested at its limit. */
+function withRequestsDefaulted(requests: Record<string, bigint>, limits: ResourceList, only?: Set<string>): ResourceList {
+  const out = { ...requests };
+  for (const [name, limit] of Object.entries(limits)) {
+    if (!(name in out) && (only === undefined || only.has(name))) out[name] = limit;
+  }
+  return out;
+}
+
+function requirements(value: unknown, path: string, problems: Problems, only?: Set<string>): ResourceRequirements {
+  if (value !== undefined && value !== null && !isRecord(value)) {
+    problems.add(path, `must be an object (got ${show(value)})`);
+    return { requests: {}, limits: {} };
+  }
+  const limits = resourceList(value?.limits, `${path}.limits`, problems);
+  const requests = resourceList(value?.requests, `${path}.requests`, problems);
+  return { requests: withRequestsDefaulted(requests, limits, only), limits };
+}
+
+function containers(value: unknown, path: string, problems: Problems, required: boolean): ContainerInfo[] {
+  if (value === undefined || value === null) {
+    if (required) problems.add(path, 'a pod needs at least one container');
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    problems.add(path, `must be a list (got ${show(value)})`);
+    return [];
+  }
+  if (required && value.length === 0) problems.add(path, 'a pod needs at least one container');
+  return value.map((c: unknown, i): ContainerInfo => {
+    const at = `${path}[${i}]`;
+    if (!isRecord(c)) {
+      problems.add(at, `must be an object (got ${show(c)})`);
+      return { name: '', resources: { requests: {}, limits: {} }, restartPolicy: null };
+    }
+    return {
+      name: str(c.name, `${at}.name`, problems, false) ?? '',
+      resources: requirements(c.resources, `${at}.resources`, problems),
+      restartPolicy: str(c.restartPolicy, `${at}.restartPolicy`, problems, false),
+    };
+  });
+}
+
+function labels(value: unknown, path: string, problems: Problems): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    problems.add(path, 'must be a map of strings');
+    return {};
+  }
+  return value as Record<string, string>;
+}
+
+/** Builds a PodInfo from a Pod object; `where` prefixes every problem (e.g. "pods.yaml: items[2]"). */
+export function podFromObject(obj: unknown, where: string): PodInfo {
+  const problems = new Problems();
+  const pod = podFrom(obj, problems);
+  if (!problems.empty || pod === null) {
+    throw new InputError(problems.list.map((p) => `${where}: ${p}`));
+  }
+  return pod;
+}
+
+function podFrom(obj: unknown, problems: Problems): PodInfo | null {
+  if (!isRecord(obj)) {
+    problems.add('', `not an object (got ${show(obj)})`);
+    return null;
+  }
+  const meta = isRecord(obj.metadata) ? obj.metadata : {};
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  const status = isRecord(obj.status) ? obj.status : {};
+  if (!isRecord(obj.metadata)) problems.add('metadata', 'required');
+  if (!isRecord(obj.spec)) problems.add('spec', 'required');
+  const uid = str(meta.uid, 'metadata.uid', problems, false) ?? '';
+  if (!UID_RE.test(uid)) problems.add('metadata.uid', `must be a UUID (got ${show(uid)})`);
+  const qos = str(status.qosClass, 'status.qosClass', problems, false);
+  if (qos !== null && !(QOS_CLASSES as readonly string[]).includes(qos)) {
+    problems.add('status.qosClass', `must be one of ${QOS_CLASSES.join(', ')} (got ${show(qos)})`);
+  }
+  const podResources = spec.resources === undefined || spec.resources === null
+    ? null
+    : requirements(spec.resources, 'spec.resources', problems, POD_LEVEL_RESOURCES);
+  return {
+    namespace: str(meta.namespace, 'metadata.namespace', problems, false) ?? 'default',
+    name: str(meta.name, 'metadata.name', problems, true) ?? '',
+    uid,
+    nodeName: str(spec.nodeName, 'spec.nodeName', problems, false),
+    phase: str(status.phase, 'status.phase', problems, false),
+    priority: int32(spec.priority, 'spec.priority', problems),
+    priorityClassName: str(spec.priorityClassName, 'spec.priorityClassName', problems, false),
+    preemptionPolicy: str(spec.preemptionPolicy, 'spec.preemptionPolicy', problems, false),
+    statusQosClass: qos !== null && (QOS_CLASSES as readonly string[]).includes(qos) ? (qos as QosClass) : null,
+    containers: containers(spec.containers, 'spec.containers', problems, true),
+    initContainers: containers(spec.initContainers, 'spec.initContainers', problems, false),
+    podResources,
+    overhead: resourceList(spec.overhead, 'spec.overhead', problems),
+    labels: labels(meta.labels, 'metadata.labels', problems),
+  };
+}
+
+/** Builds a NodeInfo from a Node object; the CPU capacity is required. */
+export function nodeFromObject(obj: unknown, where: string): NodeInfo {
+  const problems = new Problems();
+  if (!isRecord(obj) || (obj.kind !== undefined && obj.kind !== 'Node')) {
+    throw new InputError([`${where}: not a Node object (kind ${show(isRecord(obj) ? obj.kind : obj)})`]);
+  }
+  const meta = isRecord(obj.metadata) ? obj.metadata : {};
+  const status = isRecord(obj.status) ? obj.status : {};
+  const name = str(meta.name, 'metadata.name', problems, true) ?? '';
+  const capacity = resourceList(status.capacity, 'status.capacity', problems);
+  const allocatable = resourceList(status.allocatable, 'status.allocatable', problems);
+  const cpu = capacity.cpu;
+  if (cpu === undefined && problems.empty) problems.add('status.capacity.cpu', 'required (the node\'s CPU count)');
+  else if (cpu !== undefined && cpu < 1_000_000_000n) problems.add('status.capacity.cpu', 'must be at least 1 CPU');
+  if (!problems.empty || cpu === undefined) throw new InputError(problems.list.map((p) => `${where}: ${p}`));
+  const millis = Number(cpu / 1_000_000n);
+  const alloc = allocatable.cpu === undefined ? millis : Number(allocatable.cpu / 1_000_000n);
+  return { name, cpuCapacityMillis: millis, cpuAllocatableMillis: Math.min(alloc, millis) };
+}
+
+/** Builds a PriorityClassInfo from a scheduling.k8s.io/v1 PriorityClass object. */
+export function priorityClassFromObject(obj: unknown, where: string): PriorityClassInfo {
+  const problems = new Problems();
+  const o = isRecord(obj) ? obj : {};
+  const meta = isRecord(o.metadata) ? o.metadata : {};
+  const name = str(meta.name, 'metadata.name', problems, true) ?? '';
+  const value = int32(o.value, 'value', problems);
+  if (value === null && problems.empty) problems.add('value', 'required');
+  const policy = str(o.preemptionPolicy, 'preemptionPolicy', problems, false) ?? 'PreemptLowerPriority';
+  if (o.globalDefault !== undefined && typeof o.globalDefault !== 'boolean') {
+    problems.add('globalDefault', `must be a boolean (got ${show(o.globalDefault)})`);
+  }
+  if (!problems.empty || value === null) throw new InputError(problems.list.map((p) => `${where}: ${p}`));
+  return { name, value, preemptionPolicy: policy, globalDefault: o.globalDefault === true };
+}
+
+/** What a set of manifest documents holds, once Lists are flattened. */
+export interface ManifestObjects {
+  readonly pods: PodInfo[];
+  readonly nodes: NodeInfo[];
+  readonly priorityClasses: PriorityClassInfo[];
+}
+
+function describe(doc: Record<string, unknown>): string {
+  const meta = isRecord(doc.metadata) ? doc.metadata : {};
+  const name = typeof meta.name === 'string' ? ` ${meta.name}` : '';
+  return `${typeof doc.kind === 'string' ? doc.kind : 'object without kind'}${name}`;
+}
+
+/**
+ * Reads parsed manifest documents: Pods, Nodes and PriorityClasses, singly or inside a List /
+ * PodList (`kubectl get -o json|yaml` output). Empty documents are skipped; any other kind, or any
+ * invalid object, is an InputError listing every problem with its location.
+ */
+export function objectsFromDocuments(docs: readonly unknown[], source: string): ManifestObjects {
+  const out: ManifestObjects = { pods: [], nodes: [], priorityClasses: [] };
+  const problems: string[] = [];
+  const visit = (doc: unknown, where: string): void => {
+    if (doc === null || doc === undefined) return;
+    if (!isRecord(doc)) {
+      problems.push(`${where}: not a Kubernetes object (got ${show(doc)})`);
+      return;
+    }
+    if (Array.isArray(doc.items) && (doc.kind === undefined || String(doc.kind).endsWith('List'))) {
+      doc.items.forEach((item, i) => visit(item, `${where}: items[${i}]`));
+      return;
+    }
+    try {
+      if (doc.kind === 'Pod' || (doc.kind === undefined && isRecord(doc.spec) && Array.isArray(doc.spec.containers))) {
+        out.pods.push(podFromObject(doc, where));
+      } else if (doc.kind === 'Node') {
+        out.nodes.push(nodeFromObject(doc, where));
+      } else if (doc.kind === 'PriorityClass') {
+        out.priorityClasses.push(priorityClassFromObject(doc, where));
+      } else {
+        problems.push(`${where} (${describe(doc)}): not a Pod, Node or PriorityClass; list the pods themselves (kubectl get pods -o yaml)`);
+      }
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      problems.push(...err.problems);
+    }
+  };
+  docs.forEach((doc, i) => visit(doc, docs.length === 1 ? source : `${source}: document ${i + 1}`));
+  if (problems.length > 0) throw new InputError(problems);
+  return out;
+}

@@ -1,0 +1,120 @@
+// Property tests: invariants over random pods, nodes and policies (fast-check).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { nodeObject, uidOf } from '../test/builders.ts';
+import { defaultPolicy, policyFromObject } from './config.ts';
+import type { Policy } from './config.ts';
+import { nodeFromObject, podFromObject } from './objects.ts';
+import { classifyPods, plan } from './plan.ts';
+import { validateLayeredConfig } from './scx.ts';
+import type { PodInfo } from './types.ts';
+import { TIERS } from './types.ts';
+
+const cpuQty = fc.oneof(fc.constantFrom('0', '1m', '100m', '250m', '500m', '1', '1500m', '2', '4', '16'), fc.integer({ min: 1, max: 20000 }).map((m) => `${m}m`));
+const memQty = fc.constantFrom('64Mi', '1Gi', '2Gi');
+const resources = fc.record({
+  requests: fc.record({ cpu: cpuQty, memory: memQty }, { requiredKeys: [] }),
+  limits: fc.record({ cpu: cpuQty, memory: memQty }, { requiredKeys: [] }),
+}, { requiredKeys: [] });
+const container = fc.record({ name: fc.constant('c'), resources, restartPolicy: fc.option(fc.constant('Always'), { nil: undefined }) }, { requiredKeys: ['name'] });
+const priority = fc.oneof(
+  fc.constantFrom(2_000_001_000, 2_000_000_000, 1_000_000, 999_999, 100_000, 99_999, 0, -1, -100, -101),
+  fc.integer({ min: -2_147_483_648, max: 2_147_483_647 }),
+);
+
+/** A random pod's fields; its index in the list makes the uid unique. */
+const podFields = fc.record({
+  namespace: fc.constantFrom('default', 'shop', 'batch', 'kube-system', 'temper-system'),
+  name: fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/),
+  node: fc.constantFrom('node-1', 'node-1', 'node-1', 'node-2', undefined),
+  priority: fc.option(priority, { nil: undefined }),
+  className: fc.option(fc.constantFrom('infera-critical', 'infera-high', 'infera-normal', 'infera-low', 'infera-background', 'system-node-critical'), { nil: undefined }),
+  phase: fc.constantFrom('Running', 'Running', 'Pending', 'Succeeded', 'Failed', undefined),
+  qos: fc.option(fc.constantFrom('Guaranteed', 'Burstable', 'BestEffort'), { nil: undefined }),
+  containers: fc.array(container, { minLength: 1, maxLength: 3 }),
+  initContainers: fc.array(container, { maxLength: 2 }),
+});
+
+type PodFields = typeof podFields extends fc.Arbitrary<infer T> ? T : never;
+
+const toPod = (r: PodFields, i: number): PodInfo => podFromObject({
+  kind: 'Pod',
+  metadata: { name: r.name, namespace: r.namespace, uid: uidOf(i + 1) },
+  spec: {
+    ...(r.node === undefined ? {} : { nodeName: r.node }),
+    ...(r.priority === undefined ? {} : { priority: r.priority }),
+    ...(r.className === undefined ? {} : { priorityClassName: r.className }),
+    containers: r.containers,
+    initContainers: r.initContainers,
+  },
+  status: { ...(r.phase === undefined ? {} : { phase: r.phase }), ...(r.qos === undefined ? {} : { qosClass: r.qos }) },
+}, `pod ${i}`);
+
+// `size: 'max'` lets lists reach maxLength; fast-check's default would keep them near 10.
+const pods = (max: number) => fc.array(podFields, { maxLength: max, size: 'max' }).map((list) => list.map(toPod));
+const nodeArb = fc.integer({ min: 1, max: 128 }).map((cpus) => nodeFromObject(nodeObject('node-1', String(cpus)), 'node'));
+const policyArb: fc.Arbitrary<Policy> = fc.record({
+  reserved: fc.integer({ min: 0, max: 4 }),
+  tpc: fc.constantFrom(1, 2),
+  driver: fc.constantFrom('systemd', 'cgroupfs'),
+  toCatchall: fc.boolean(),
+}).map((r) => policyFromObject({
+  node: { reserved_cpus: r.reserved, threads_per_core: r.tpc, cgroup_driver: r.driver },
+  priority_mapping: { system_to_catchall: r.toCatchall },
+}, 'random'));
+
+describe('plan: invariants over random input', { timeout: 120_000 }, () => {
+  it('is deterministic: the same pods in any order give byte-identical output', () => {
+    fc.assert(fc.property(policyArb, nodeArb, pods(40).chain((ps) => fc.tuple(fc.constant(ps), fc.shuffledSubarray(ps, { minLength: ps.length, maxLength: ps.length }))), (policy, node, [ps, shuffled]) => {
+      const a = plan(policy, node, ps);
+      const b = plan(policy, node, shuffled);
+      expect(b.configJson).toBe(a.configJson);
+      expect(b.configSha256).toBe(a.configSha256);
+      expect(JSON.stringify(b.distribution)).toBe(JSON.stringify(a.distribution));
+      expect(b.pods.map((p) => p.assignment)).toEqual(a.pods.map((p) => p.assignment));
+    }), { numRuns: 150 });
+  });
+
+  it('gives every live pod exactly one tier and a consistent layer; finished pods none', () => {
+    fc.assert(fc.property(policyArb, pods(40), (policy, ps) => {
+      const placed = classifyPods(policy, ps);
+      const live = ps.filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed');
+      expect(placed.map((p) => p.pod.uid).sort()).toEqual(live.map((p) => p.uid).sort());
+      for (const { assignment: a } of placed) {
+        expect([...TIERS, 'system']).toContain(a.tier);
+        if (a.tier === 'system') expect(['system', 'catchall']).toContain(a.layer);
+        else expect(a.layer).toBe(a.tier);
+        expect(a.reason.length).toBeGreaterThan(0);
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('always renders a config that passes the scx_layered structural rules, up to 250 pods', () => {
+    const lengths: number[] = [];
+    fc.assert(fc.property(policyArb, nodeArb, pods(250), (policy, node, ps) => {
+      const p = plan(policy, node, ps); // plan() itself refuses an invalid config
+      expect(validateLayeredConfig(JSON.parse(p.configJson))).toEqual([]);
+      const cpus = Math.floor(node.cpuCapacityMillis / 1000);
+      const minima = p.layers.reduce((s, l) => s + (l.cpusRange?.[0] ?? 0), 0);
+      expect(minima).toBeLessThanOrEqual(cpus);
+      for (const l of p.layers) if (l.cpusRange !== null) expect(l.cpusRange[0]).toBeLessThanOrEqual(l.cpusRange[1]);
+      const weights = p.layers.filter((l) => l.tier !== null).map((l) => l.weight);
+      expect([...weights].sort((x, y) => y - x)).toEqual(weights); // tier order never inverts
+      expect(new Set(weights).size).toBe(weights.length);
+      lengths.push(ps.length);
+    }), { numRuns: 60 });
+    expect(Math.max(...lengths)).toBeGreaterThan(100); // the generator really reached big nodes
+  });
+
+  it('the distribution counts exactly the tiered pods on the node and their requests', () => {
+    fc.assert(fc.property(nodeArb, pods(40), (node, ps) => {
+      const policy = defaultPolicy();
+      const p = plan(policy, node, ps);
+      const tiered = p.pods.filter((x) => x.assignment.tier !== 'system');
+      expect(Object.keys(p.distribution)).toEqual([...TIERS]);
+      expect(TIERS.reduce((s, t) => s + p.distribution[t].pods, 0)).toBe(tiered.length);
+      expect(TIERS.reduce((s, t) => s + p.distribution[t].cpuMillis, 0)).toBe(tiered.reduce((s, x) => s + x.requestMillis, 0));
+      expect(p.pods.every((x) => x.pod.nodeName === node.name)).toBe(true);
+    }), { numRuns: 100 });
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * One step of Temper's policy for one node: classify its pods, size and render the layers,
+ * validate the config, and derive the node annotation. `plan` is what every adapter calls.
+ */
+import { createHash } from 'node:crypto';
+import type { Policy } from './config.ts';
+import { InputError } from './errors.ts';
+import type { LayerMember, LayerPlan } from './layers.ts';
+import { renderLayers } from './layers.ts';
+import { cpuLimitMillis, cpuRequestMillis } from './resources.ts';
+import type { LayeredConfig } from './scx.ts';
+import { serializeConfig, validateLayeredConfig } from './scx.ts';
+import type { TierAssignment } from './tier.ts';
+import { exclusionOf, knownClasses, tierOf } from './tier.ts';
+import type { LayerName, NodeInfo, PodInfo, PriorityClassInfo, Tier } from './types.ts';
+import { TIERS } from './types.ts';
+
+/** A pod with its tier assignment and the CPU it accounts for. */
+export interface PlacedPod {
+  readonly pod: PodInfo;
+  readonly assignment: TierAssignment;
+  readonly requestMillis: number;
+  readonly limitMillis: number | null;
+}
+
+/** One tier's entry in the node annotation. */
+export interface TierLoad {
+  readonly pods: number;
+  /** Summed effective CPU requests in millicores, as the scheduler accounts them. */
+  readonly cpuMillis: number;
+  /** Present (true) only on Critical when it could not be fenced and runs as a Grouped layer. */
+  readonly demoted?: true;
+}
+
+/** The `<prefix>/qos-distribution` annotation: every tier, highest first; `system` pods are not counted. */
+export type QosDistribution = Readonly<Record<Tier, TierLoad>>;
+
+export interface Plan {
+  readonly node: string;
+  /** The node's tiered pods, sorted by (namespace, name, uid). Finished pods are left out. */
+  readonly pods: readonly PlacedPod[];
+  readonly layers: readonly LayerPlan[];
+  readonly config: LayeredConfig;
+  /** Canonical config bytes; `configSha256` is their identity. */
+  readonly configJson: string;
+  readonly configSha256: string;
+  readonly distribution: QosDistribution;
+  /** True when Critical was demoted to Grouped (also in `distribution` and `explain`). */
+  readonly criticalDemoted: boolean;
+}
+
+/** Orders pods by (namespace, name, uid) with plain code-unit comparison, independent of locale. */
+export function comparePods(a: PodInfo, b: PodInfo): number {
+  const ka = [a.namespace, a.name, a.uid];
+  const kb = [b.namespace, b.name, b.uid];
+  for (let i = 0; i < 3; i++) {
+    const x = ka[i] ?? '';
+    const y = kb[i] ?? '';
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * Classifies pods (any node): sorted, finished pods left out, each with its assignment.
+ * `classes` are PriorityClasses known besides Temper's own and the built-in ones.
+ * Throws UnresolvedPriorityError for a pod whose class cannot be resolved.
+ */
+export function classifyPods(policy: Policy, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): PlacedPod[] {
+  const known = knownClasses(policy, classes);
+  return [...pods]
+    .sort(comparePods)
+    .filter((pod) => exclusionOf(pod) === null)
+    .map((pod) => ({ pod, assignment: tierOf(policy, pod, known), requestMillis: cpuRequestMillis(pod), limitMillis: cpuLimitMillis(pod) }));
+}
+
+/** The annotation value: compact JSON, tiers in fixed order. */
+export function distributionOf(placed: readonly PlacedPod[], criticalDemoted: boolean): QosDistribution {
+  const out = {} as Record<Tier, TierLoad>;
+  for (const tier of TIERS) {
+    const members = placed.filter((p) => p.assignment.tier === tier);
+    const load: TierLoad = { pods: members.length, cpuMillis: members.reduce((s, p) => s + p.requestMillis, 0) };
+    out[tier] = tier === 'critical' && criticalDemoted ? { ...load, demoted: true } : load;
+  }
+  return out;
+}
+
+/** Compact JSON of a distribution, as published on the Node. */
+export function serializeDistribution(d: QosDistribution): string {
+  return JSON.stringify(d);
+}
+
+/**
+ * Plans one node: takes the pods whose `spec.nodeName` is the node's name, classifies them, and
+ * renders, validates and hashes the scx_layered config. Same inputs in any order give
+ * byte-identical output. Throws InputError when a pod on the node has no UID (its cgroup path
+ * is unknowable), and Error if the renderer ever produced a config the validator rejects.
+ */
+export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): Plan {
+  const onNode = pods.filter((p) => p.nodeName === node.name);
+  const missingUid = onNode.filter((p) => p.uid === '' && exclusionOf(p) === null);
+  if (missingUid.length > 0) {
+    throw new InputError(missingUid.map((p) => `pod ${p.namespace}/${p.name} on node ${node.name} has no metadata.uid, so its cgroup path cannot be known`));
+  }
+  const placed = classifyPods(policy, onNode, classes);
+  const members: Record<LayerName, LayerMember[]> = { system: [], critical: [], high: [], normal: [], low: [], background: [], catchall: [] };
+  for (const p of placed) {
+    members[p.assignment.layer].push({
+      namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, qosClass: p.assignment.qosClass,
+      requestMillis: p.requestMillis, limitMillis: p.limitMillis,
+    });
+  }
+  const layers = renderLayers(policy, node, members);
+  const config = layers.map((l) => l.spec);
+  const problems = validateLayeredConfig(config);
+  if (problems.length > 0) {
+    throw new Error(`internal error: rendered an invalid scx_layered config for node ${node.name}:\n${problems.join('\n')}`);
+  }
+  const configJson = serializeConfig(config);
+  const criticalDemoted = layers.some((l) => l.name === 'critical' && l.demoted);
+  return {
+    node: node.name,
+    pods: placed,
+    layers,
+    config,
+    configJson,
+    configSha256: createHash('sha256').update(configJson).digest('hex'),
+    distribution: distributionOf(placed, criticalDemoted),
+    criticalDemoted,
+  };
+}

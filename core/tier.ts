@@ -1,0 +1,124 @@
+/**
+ * Tier classification: the spec's two tables (priority thresholds; QoS defaults for pods without
+ * a class), plus Temper's own rules for node-critical and Temper pods. Every result says why.
+ */
+import type { Policy } from './config.ts';
+import { tierClassValue } from './config.ts';
+import { qosClassOf } from './resources.ts';
+import type { LayerName, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } from './types.ts';
+import { TIERS } from './types.ts';
+
+/** Which rule decided a pod's tier. */
+export type TierRule = 'temper-pod' | 'system-priority' | 'priority-threshold' | 'qos-default';
+
+/** One pod's place: its tier, the layer its tasks land in, and the reason in words. */
+export interface TierAssignment {
+  readonly tier: TierName;
+  readonly layer: LayerName;
+  /** The priority the rule used (spec.priority, else resolved from the class, else 0). */
+  readonly priority: number;
+  readonly qosClass: QosClass;
+  readonly rule: TierRule;
+  readonly reason: string;
+}
+
+/** Built-in classes the API server creates itself (pkg/apis/scheduling/helpers.go). */
+const BUILTIN_CLASSES: readonly PriorityClassInfo[] = [
+  { name: 'system-node-critical', value: 2_000_001_000, preemptionPolicy: 'PreemptLowerPriority', globalDefault: false },
+  { name: 'system-cluster-critical', value: 2_000_000_000, preemptionPolicy: 'PreemptLowerPriority', globalDefault: false },
+];
+
+/** Why a pod takes no part in tiering, or null when it does. */
+export function exclusionOf(pod: PodInfo): string | null {
+  return pod.phase === 'Succeeded' || pod.phase === 'Failed'
+    ? `pod is ${pod.phase}: finished pods take no part in tiering`
+    : null;
+}
+
+/**
+ * The PriorityClasses a priority can be resolved from when a pod carries a class name but no
+ * `spec.priority` (a manifest not yet admitted): the given ones first, then Temper's own tier
+ * classes at their configured values, then the built-in system classes.
+ */
+export function knownClasses(policy: Policy, given: readonly PriorityClassInfo[]): Map<string, PriorityClassInfo> {
+  const out = new Map<string, PriorityClassInfo>();
+  for (const pc of BUILTIN_CLASSES) out.set(pc.name, pc);
+  for (const tier of TIERS) {
+    const name = policy.naming.priorityClasses[tier];
+    out.set(name, { name, value: tierClassValue(policy, tier), preemptionPolicy: 'PreemptLowerPriority', globalDefault: false });
+  }
+  for (const pc of given) out.set(pc.name, pc);
+  return out;
+}
+
+/** The tier a priority value falls in by the configured thresholds, with the threshold text. */
+export function tierOfPriority(policy: Policy, priority: number): { tier: Tier; why: string } {
+  const m = policy.priorityMapping;
+  if (priority >= m.critical) return { tier: 'critical', why: `≥ critical threshold ${m.critical}` };
+  if (priority >= m.high) return { tier: 'high', why: `≥ high threshold ${m.high} and < critical threshold ${m.critical}` };
+  if (priority >= m.normal) return { tier: 'normal', why: `≥ normal threshold ${m.normal} and < high threshold ${m.high}` };
+  if (priority >= m.low) return { tier: 'low', why: `≥ low threshold ${m.low} and < normal threshold ${m.normal}` };
+  return { tier: 'background', why: `< low threshold ${m.low}` };
+}
+
+/** A pod whose priority cannot be known: it names a class that is nowhere to be found. */
+export class UnresolvedPriorityError extends Error {
+  override name = 'UnresolvedPriorityError';
+}
+
+/**
+ * Classifies one pod. Rules, in precedence order:
+ * 1. pods in Temper's own namespace → tier `system`, the always-on system layer;
+ * 2. priority ≥ `priority_mapping.system` (system-node/cluster-critical) → tier `system`, catch-all layer;
+ * 3. no priorityClassName and priority 0 or unset → QoS default (Guaranteed/Burstable → normal, BestEffort → background);
+ * 4. otherwise the priority thresholds (an explicit class always wins over the QoS default).
+ * `classes` resolves a class name when the pod has no `spec.priority`; see `knownClasses`.
+ * Callers exclude finished pods first (`exclusionOf`).
+ */
+export function tierOf(policy: Policy, pod: PodInfo, classes: ReadonlyMap<string, PriorityClassInfo>): TierAssignment {
+  const qosClass = qosClassOf(pod);
+  const qosSource = pod.statusQosClass !== null ? 'status.qosClass' : 'computed from the containers\' resources';
+  const className = pod.priorityClassName;
+  let priority = pod.priority;
+  let resolved = false;
+  if (priority === null && className !== null) {
+    const pc = classes.get(className);
+    if (pc === undefined) {
+      throw new UnresolvedPriorityError(
+        `pod ${pod.namespace}/${pod.name}: priorityClassName ${JSON.stringify(className)} has no spec.priority and no such PriorityClass is known; include the PriorityClass in the input or read the pod from the cluster`,
+      );
+    }
+    priority = pc.value;
+    resolved = true;
+  }
+  const value = priority ?? 0;
+  const classText = className === null ? 'no priorityClassName' : `class ${className}`;
+  const source = resolved ? 'the class\'s value; the pod has no spec.priority yet' : 'from spec.priority';
+  const base = { priority: value, qosClass };
+
+  if (pod.namespace === policy.naming.namespace) {
+    return {
+      ...base, tier: 'system', layer: 'system', rule: 'temper-pod',
+      reason: `runs in Temper's namespace ${pod.namespace}: kept in the always-on system layer`,
+    };
+  }
+  const m = policy.priorityMapping;
+  if (m.systemToCatchall && value >= m.system) {
+    return {
+      ...base, tier: 'system', layer: 'catchall', rule: 'system-priority',
+      reason: `priority ${value} (${classText}) ≥ system threshold ${m.system}: node-critical pod, left in the catch-all layer`,
+    };
+  }
+  if (className === null && value === 0) {
+    const tier: Tier = qosClass === 'BestEffort' ? 'background' : 'normal';
+    return {
+      ...base, tier, layer: tier, rule: 'qos-default',
+      reason: `no priorityClassName and priority 0: QoS class ${qosClass} (${qosSource}) defaults to ${tier}`,
+    };
+  }
+  const { tier, why } = tierOfPriority(policy, value);
+  return {
+    ...base, tier, layer: tier, rule: 'priority-threshold',
+    reason: `priority ${value} (${classText}, ${source}) ${why}`,
+  };
+}

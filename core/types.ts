@@ -1,0 +1,75 @@
+/** The product's vocabulary: tiers, layers and the narrow views of Kubernetes objects core works on. */
+
+/** The five QoS tiers, highest first. */
+export const TIERS = ['critical', 'high', 'normal', 'low', 'background'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** A pod's reported tier: one of the five, or `system` for node-critical and Temper's own pods. */
+export type TierName = Tier | 'system';
+
+/** Every scx_layered layer Temper renders, in config order (first match wins, catch-all last). */
+export const LAYER_NAMES = ['system', 'critical', 'high', 'normal', 'low', 'background', 'catchall'] as const;
+export type LayerName = (typeof LAYER_NAMES)[number];
+
+export const QOS_CLASSES = ['Guaranteed', 'Burstable', 'BestEffort'] as const;
+export type QosClass = (typeof QOS_CLASSES)[number];
+
+export const CGROUP_DRIVERS = ['systemd', 'cgroupfs'] as const;
+export type CgroupDriver = (typeof CGROUP_DRIVERS)[number];
+
+/** Resource quantities in exact nano-units, keyed by resource name ("cpu", "memory", ...). */
+export type ResourceList = Readonly<Record<string, bigint>>;
+
+export interface ResourceRequirements {
+  readonly requests: ResourceList;
+  readonly limits: ResourceList;
+}
+
+export interface ContainerInfo {
+  readonly name: string;
+  readonly resources: ResourceRequirements;
+  /** `Always` marks a restartable init container (a sidecar). */
+  readonly restartPolicy: string | null;
+}
+
+/**
+ * The part of a Pod that Temper's policy reads. Built by `podFromObject` with the API server's
+ * defaulting applied (container requests default to limits), so manifests and live objects agree.
+ */
+export interface PodInfo {
+  readonly namespace: string;
+  readonly name: string;
+  /** Empty when a hand-written manifest has none; rendering refuses such pods. */
+  readonly uid: string;
+  readonly nodeName: string | null;
+  readonly phase: string | null;
+  /** `spec.priority` as stored; null when absent (manifest not yet admitted, or Priority plugin off). */
+  readonly priority: number | null;
+  readonly priorityClassName: string | null;
+  readonly preemptionPolicy: string | null;
+  /** `status.qosClass` when present; otherwise core computes it from the spec. */
+  readonly statusQosClass: QosClass | null;
+  readonly containers: readonly ContainerInfo[];
+  readonly initContainers: readonly ContainerInfo[];
+  /** Pod-level `spec.resources` (PodLevelResources), null when absent. */
+  readonly podResources: ResourceRequirements | null;
+  readonly overhead: ResourceList;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The part of a Node that sizing reads. */
+export interface NodeInfo {
+  readonly name: string;
+  /** `status.capacity.cpu`: every CPU the kernel schedules on. */
+  readonly cpuCapacityMillis: number;
+  /** `status.allocatable.cpu`, or capacity when absent. */
+  readonly cpuAllocatableMillis: number;
+}
+
+/** A PriorityClass, as far as tier resolution and the webhook need it. */
+export interface PriorityClassInfo {
+  readonly name: string;
+  readonly value: number;
+  readonly preemptionPolicy: string;
+  readonly globalDefault: boolean;
+}

@@ -1,0 +1,148 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { main } from './cli.ts';
+
+const repo = join(import.meta.dirname, '..');
+const PODS = join(repo, 'manifests/examples/pods.yaml');
+const NODE = join(repo, 'manifests/examples/node.yaml');
+const tmp = mkdtempSync(join(tmpdir(), 'temper-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (t) => { out += t; }, stderr: (t) => { err += t; } });
+  return { code, out, err };
+}
+
+describe('tiers --from-file', () => {
+  it('-o json: one object per live pod with exactly the contract\'s keys', async () => {
+    const r = await run('tiers', '--from-file', PODS, '-o', 'json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out) as Record<string, unknown>[];
+    expect(rows).toHaveLength(10); // 11 pods in the file, one Succeeded
+    for (const row of rows) expect(Object.keys(row)).toEqual(['namespace', 'name', 'uid', 'tier', 'layer', 'priority', 'qosClass', 'reason']);
+    expect(rows.find((x) => x.name === 'payments-api-0')).toMatchObject({ tier: 'critical', layer: 'critical', priority: 1000000, qosClass: 'Guaranteed' });
+    expect(rows.find((x) => x.name === 'kube-proxy-x7k2p')).toMatchObject({ tier: 'system', layer: 'catchall' });
+    expect(rows.find((x) => x.name === 'temper-agent-q9w8e')).toMatchObject({ tier: 'system', layer: 'system' });
+  });
+  it('table, wide and yaml output; -n and --node filter', async () => {
+    const table = await run('tiers', '--from-file', PODS, '-n', 'analytics');
+    expect(table.out.split('\n')[0]).toMatch(/^NAME\s+TIER\s+LAYER\s+PRIORITY\s+QOS$/);
+    expect(table.out).toContain('nightly-report-29xyz');
+    expect(table.out).not.toContain('payments');
+    const wide = await run('tiers', '--from-file', PODS, '-o', 'wide', '--node', 'worker-2');
+    expect(wide.out.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+TIER\s+LAYER\s+PRIORITY\s+QOS\s+UID\s+REASON$/);
+    expect(wide.out.trim().split('\n')).toHaveLength(2);
+    const yaml = await run('tiers', '--from-file', PODS, '-o', 'yaml', '-n', 'media');
+    expect(yaml.out).toContain('tier: background');
+    expect((await run('tiers', '--from-file', PODS, '-n', 'nowhere')).out).toBe('No pods found.\n');
+  });
+});
+
+describe('render and distribution', () => {
+  it('render prints a bare JSON array ending in the catch-all', async () => {
+    const r = await run('render', '--node', NODE, '--pods', PODS);
+    expect(r.code).toBe(0);
+    const cfg = JSON.parse(r.out) as { name: string; matches: unknown }[];
+    expect(cfg.map((l) => l.name)).toEqual(['system', 'critical', 'high', 'normal', 'low', 'background', 'catchall']);
+    expect(cfg.at(-1)?.matches).toEqual([[]]);
+    expect(r.out).not.toContain('frontend'); // worker-2's pod is not on worker-1
+  });
+  it('--cgroup-driver overrides the config', async () => {
+    const r = await run('render', '--node', NODE, '--pods', PODS, '--cgroup-driver', 'cgroupfs');
+    expect(r.out).toContain('"CgroupPrefix": "kubepods/pod7f9c2a10-4b1e-4c51-9a77-1d2e3f405a01/"');
+    expect((await run('render', '--node', NODE, '--pods', PODS, '--cgroup-driver', 'docker')).code).toBe(2);
+  });
+  it('distribution prints the compact annotation value', async () => {
+    const r = await run('distribution', '--node', NODE, '--pods', PODS);
+    expect(r.out).toBe('{"critical":{"pods":1,"cpuMillis":2000},"high":{"pods":1,"cpuMillis":1500},"normal":{"pods":2,"cpuMillis":1500},"low":{"pods":1,"cpuMillis":250},"background":{"pods":2,"cpuMillis":1000}}\n');
+  });
+  it('--config changes the result', async () => {
+    const cfg = file('c.toml', '[priority_mapping]\nhigh = 1000\n[node]\nreserved_cpus = 2\n');
+    const r = await run('render', '--node', NODE, '--pods', PODS, '--config', cfg);
+    expect(JSON.parse(r.out)[0].kind.Grouped.cpus_range).toEqual([2, 2]);
+  });
+});
+
+describe('explain pod', () => {
+  it('explains the rule, layer parameters and demotion', async () => {
+    const r = await run('explain', 'pod', 'payments-api-0', '-n', 'shop', '--from-file', PODS, '--node', NODE);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Tier:        critical');
+    expect(r.out).toContain('Rule:        priority-threshold: priority 1000000 (class infera-critical, from spec.priority) ≥ critical threshold 1000000');
+    expect(r.out).toContain('kind:      Confined (protected, preempt, exclusive)');
+    expect(r.out).toContain('Demotion:    none');
+  });
+  it('shows a demotion', async () => {
+    const g = join(repo, 'test/golden/demotion');
+    const r = await run('explain', 'pod', 'trading-0', '-n', 'fin', '--from-file', join(g, 'pods.yaml'), '--node', join(g, 'node.yaml'));
+    expect(r.out).toMatch(/Demotion:\s+demoted to Grouped: requests 3 need 3 whole cores but only 2 can be fenced/);
+  });
+  it('a finished pod takes no part', async () => {
+    expect((await run('explain', 'pod', 'db-migrate-2kq9x', '-n', 'shop', '--from-file', PODS)).out).toContain('finished pods take no part');
+  });
+});
+
+describe('bad input: a clear message naming the file and the problem, non-zero exit', () => {
+  it.each([
+    [['tiers', '--from-file', '/nope/pods.yaml'], 1, 'error: /nope/pods.yaml: cannot read manifest file: no such file'],
+    [['render', '--node', NODE, '--pods', 'BAD_YAML'], 1, 'bad.yaml: invalid YAML: line 3, column 1: Flow sequence in block collection'],
+    [['render', '--node', NODE, '--pods', 'BAD_QTY'], 1, 'spec.containers[0].resources.requests.cpu: "lots" is not a valid quantity'],
+    [['render', '--node', 'NOT_NODE', '--pods', PODS], 1, 'expected exactly one Node object, found 0'],
+    [['render', '--node', NODE, '--pods', PODS, '--config', 'BAD_CFG'], 1, 'node.cgroup_driver: must be one of systemd, cgroupfs (got "docker")'],
+    [['tiers', '--from-file', 'DEPLOY'], 1, '(Deployment web): not a Pod, Node or PriorityClass'],
+    [['explain', 'pod', 'ghost', '--from-file', PODS], 1, 'error: pods "ghost" not found in namespace default'],
+    [['explain', 'deployment', 'x', '--from-file', PODS], 2, 'unsupported kind "deployment"'],
+    [['tiers', '--from-file', 'UNKNOWN_CLASS'], 1, 'priorityClassName "gold" has no spec.priority'],
+    [['render', '--pods', PODS], 2, "required option '--node <node-file>' not specified"],
+    [['frobnicate'], 2, "unknown command 'frobnicate'"],
+  ])('%j', async (argv, code, message) => {
+    const fixtures: Record<string, string> = {
+      BAD_YAML: file('bad.yaml', 'kind: Pod\nmetadata: [\n'),
+      BAD_QTY: file('qty.yaml', 'kind: Pod\nmetadata: {name: a, uid: 00000000-0000-4000-8000-000000000001}\nspec:\n  nodeName: worker-1\n  containers: [{name: c, resources: {requests: {cpu: lots}}}]\n'),
+      NOT_NODE: PODS,
+      BAD_CFG: file('bad.toml', '[node]\ncgroup_driver = "docker"\n'),
+      DEPLOY: file('deploy.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n'),
+      UNKNOWN_CLASS: file('gold.yaml', 'kind: Pod\nmetadata: {name: a}\nspec:\n  priorityClassName: gold\n  containers: [{name: c}]\n'),
+    };
+    const r = await run(...argv.map((a) => fixtures[a] ?? a));
+    expect(r.code).toBe(code);
+    expect(r.err).toContain(message);
+    expect(r.out).toBe('');
+  });
+
+  it('reports every problem in a file at once', async () => {
+    const bad = file('many.yaml', 'kind: Pod\nmetadata: {name: a}\nspec:\n  priority: "high"\n  containers: [{name: c, resources: {limits: {cpu: "-1", memory: x}}}]\n');
+    const r = await run('tiers', '--from-file', bad);
+    expect(r.err.trim().split('\n')).toEqual([
+      `error: ${bad}: spec.priority: must be a 32-bit integer (got "high")`,
+      `error: ${bad}: spec.containers[0].resources.limits.cpu: must not be negative (got "-1")`,
+      `error: ${bad}: spec.containers[0].resources.limits.memory: "x" is not a valid quantity (expected e.g. 500m, 2, 1.5, 4Gi)`,
+    ]);
+  });
+});
+
+describe('as a process (what npx kubectl-temper and kubectl temper run)', () => {
+  const bin = join(repo, 'plugin/kubectl-temper.ts');
+  it('prints JSON on stdout and exits 0', () => {
+    const out = execFileSync(process.execPath, [bin, 'tiers', '--from-file', PODS, '-o', 'json'], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toHaveLength(10);
+  });
+  it('errors go to stderr with a non-zero exit', () => {
+    const r = spawnSync(process.execPath, [bin, 'render', '--node', NODE, '--pods', '/nope.yaml'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('error: /nope.yaml: cannot read manifest file: no such file\n');
+  });
+});

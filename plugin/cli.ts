@@ -1,0 +1,150 @@
+/**
+ * `kubectl temper`: the command-line adapter. Offline commands read manifests from files and
+ * call core; errors are one clear line each on stderr with a non-zero exit code.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { stringify } from 'yaml';
+import type { Policy } from '../core/config.ts';
+import { ConfigError, InputError } from '../core/errors.ts';
+import { explainPod } from '../core/explain.ts';
+import { classifyPods, plan, serializeDistribution } from '../core/plan.ts';
+import { UnresolvedPriorityError } from '../core/tier.ts';
+import type { CgroupDriver } from '../core/types.ts';
+import { CGROUP_DRIVERS } from '../core/types.ts';
+import { readManifests, readNode, readPolicy } from './manifests.ts';
+import type { OutputFormat } from './output.ts';
+import { OUTPUT_FORMATS, formatTierRows, tierRowOf } from './output.ts';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+/** A usage problem the user can fix by changing the command line. */
+class UsageError extends Error {}
+
+function withPolicy(configPath: string | undefined, driver?: string): Policy {
+  const policy = readPolicy(configPath);
+  if (driver === undefined) return policy;
+  return { ...policy, node: { ...policy.node, cgroupDriver: driver as CgroupDriver } };
+}
+
+function requireOfflineInput(path: string | undefined, command: string): string {
+  if (path === undefined) {
+    throw new UsageError(`${command}: reading a live cluster is not available yet; pass --from-file PODS to work on manifests`);
+  }
+  return path;
+}
+
+function outputOption(): Option {
+  return new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table');
+}
+
+function configOption(cmd: Command): Command {
+  return cmd.option('--config <file>', 'Temper configuration file (TOML); defaults apply when omitted');
+}
+
+function build(io: CliIo): Command {
+  const program = new Command('kubectl-temper')
+    .description('Temper: each pod\'s QoS tier and scx_layered layer, and why')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError(false);
+
+  configOption(program.command('tiers'))
+    .description('list pods with their effective tier and layer')
+    .option('--from-file <pods>', 'read pods from a manifest file (YAML or JSON, - for stdin) instead of the cluster')
+    .option('-n, --namespace <ns>', 'only pods in this namespace')
+    .option('-A, --all-namespaces', 'pods in every namespace (the default for --from-file)')
+    .option('--node <name>', 'only pods scheduled to this node')
+    .addOption(outputOption())
+    .action((opts: { fromFile?: string; namespace?: string; allNamespaces?: boolean; node?: string; output: OutputFormat; config?: string }) => {
+      const file = requireOfflineInput(opts.fromFile, 'tiers');
+      const policy = withPolicy(opts.config);
+      const objects = readManifests(file);
+      const pods = objects.pods.filter((p) =>
+        (opts.namespace === undefined || opts.allNamespaces === true || p.namespace === opts.namespace) &&
+        (opts.node === undefined || p.nodeName === opts.node));
+      const rows = classifyPods(policy, pods, objects.priorityClasses).map(tierRowOf);
+      io.stdout(formatTierRows(rows, opts.output, opts.namespace === undefined || opts.allNamespaces === true));
+    });
+
+  configOption(program.command('render'))
+    .description('print the exact scx_layered config (a JSON array) for a node and its pods')
+    .requiredOption('--node <node-file>', 'the Node object (YAML or JSON)')
+    .requiredOption('--pods <pods-file>', 'the pods (YAML or JSON); those with spec.nodeName = the node are used')
+    .addOption(new Option('--cgroup-driver <driver>', 'kubelet cgroup driver (overrides the config)').choices([...CGROUP_DRIVERS]))
+    .action((opts: { node: string; pods: string; config?: string; cgroupDriver?: string }) => {
+      const policy = withPolicy(opts.config, opts.cgroupDriver);
+      const node = readNode(opts.node);
+      const objects = readManifests(opts.pods);
+      io.stdout(plan(policy, node, objects.pods, objects.priorityClasses).configJson);
+    });
+
+  configOption(program.command('distribution'))
+    .description('print the qos-distribution node annotation value for a node and its pods')
+    .requiredOption('--node <node-file>', 'the Node object (YAML or JSON)')
+    .requiredOption('--pods <pods-file>', 'the pods (YAML or JSON)')
+    .action((opts: { node: string; pods: string; config?: string }) => {
+      const policy = withPolicy(opts.config);
+      const node = readNode(opts.node);
+      const objects = readManifests(opts.pods);
+      io.stdout(`${serializeDistribution(plan(policy, node, objects.pods, objects.priorityClasses).distribution)}\n`);
+    });
+
+  configOption(program.command('explain'))
+    .description('explain a pod\'s tier and layer: kubectl temper explain pod NAME')
+    .argument('<kind>', 'the resource kind; only "pod" is supported')
+    .argument('<name>', 'the pod name')
+    .option('-n, --namespace <ns>', 'the pod\'s namespace', 'default')
+    .option('--from-file <pods>', 'read pods from a manifest file instead of the cluster')
+    .option('--node <node-file>', 'offline: the Node object, to show the layer as rendered for that node')
+    .option('-o, --output <format>', 'text (default) or yaml', 'text')
+    .action((kind: string, name: string, opts: { namespace: string; fromFile?: string; node?: string; config?: string; output: string }) => {
+      if (!['pod', 'pods', 'po'].includes(kind)) throw new UsageError(`explain: unsupported kind "${kind}"; use: explain pod NAME`);
+      const file = requireOfflineInput(opts.fromFile, 'explain');
+      const policy = withPolicy(opts.config);
+      const objects = readManifests(file);
+      const pod = objects.pods.find((p) => p.name === name && p.namespace === opts.namespace);
+      if (pod === undefined) throw new InputError([`pods "${name}" not found in namespace ${opts.namespace} (${file})`]);
+      const node = opts.node === undefined ? null : readNode(opts.node);
+      if (node !== null && pod.nodeName !== node.name) {
+        throw new InputError([`pod ${opts.namespace}/${name} is on node ${pod.nodeName ?? '(none)'}, not ${node.name}`]);
+      }
+      const nodePlan = node === null ? null : plan(policy, node, objects.pods, objects.priorityClasses);
+      const placed = nodePlan !== null
+        ? (nodePlan.pods.find((p) => p.pod === pod) ?? null)
+        : (classifyPods(policy, [pod], objects.priorityClasses)[0] ?? null);
+      const text = explainPod(policy, pod, placed, nodePlan);
+      io.stdout(opts.output === 'yaml' ? stringify({ explanation: text }) : text);
+    });
+
+  return program;
+}
+
+/** Runs the CLI with `argv` (arguments after the program name) and returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = build(io);
+  if (argv.length === 0) {
+    io.stdout(program.helpInformation());
+    return 0;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed its message (or the help text for --help/--version).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof InputError || err instanceof ConfigError) {
+      for (const p of err.problems) io.stderr(`error: ${p}\n`);
+      return 1;
+    }
+    if (err instanceof UsageError || err instanceof UnresolvedPriorityError) {
+      io.stderr(`error: ${err.message}\n`);
+      return err instanceof UsageError ? 2 : 1;
+    }
+    throw err;
+  }
+}

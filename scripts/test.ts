@@ -1,0 +1,50 @@
+// The whole suite, as the README's test command and CI run it: lint, typecheck, then every
+// vitest project. Ends with one summary line "tests: N passed, N failed, N skipped".
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
+const args = process.argv.slice(2);
+
+function step(title: string, cmd: string, argv: string[]): number {
+  const started = performance.now();
+  process.stdout.write(`\n=== ${title}\n`);
+  const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit' });
+  const secs = ((performance.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`=== ${title}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${secs}s\n`);
+  return r.status ?? 1;
+}
+
+interface VitestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTests: number;
+}
+
+let failed = 0;
+failed += step('lint (eslint, including the core/ purity and dependency rules)', bin('eslint'), ['.']) === 0 ? 0 : 1;
+failed += step('typecheck (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json']) === 0 ? 0 : 1;
+
+const out = mkdtempSync(join(tmpdir(), 'temper-test-'));
+const report = join(out, 'vitest.json');
+const code = step('vitest (all projects)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args]);
+let summary: VitestJson | null = null;
+try {
+  summary = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
+} catch {
+  summary = null;
+}
+rmSync(out, { recursive: true, force: true });
+if (summary === null) {
+  process.stdout.write('tests: 0 passed, 1 failed (vitest wrote no report)\n');
+  process.exit(1);
+}
+const skipped = summary.numPendingTests + summary.numTodoTests;
+const bad = summary.numFailedTests + failed + (code !== 0 && summary.numFailedTests === 0 ? 1 : 0);
+process.stdout.write(`\ntests: ${summary.numPassedTests} passed, ${bad} failed, ${skipped} skipped\n`);
+process.exit(bad === 0 && code === 0 && summary.numTotalTests > 0 ? 0 : 1);

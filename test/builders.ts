@@ -1,0 +1,78 @@
+/** Test builders: Kubernetes-shaped pod/node objects, parsed through core's real edge parser. */
+import { nodeFromObject, podFromObject } from '../core/objects.ts';
+import type { NodeInfo, PodInfo } from '../core/types.ts';
+
+export interface PodSpecInput {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  node?: string | null;
+  priority?: number;
+  className?: string;
+  qos?: 'Guaranteed' | 'Burstable' | 'BestEffort';
+  phase?: string;
+  /** CPU request/limit of a single container, as quantity strings. */
+  cpu?: string;
+  cpuLimit?: string;
+  memory?: string;
+  memoryLimit?: string;
+  containers?: unknown[];
+  initContainers?: unknown[];
+  podResources?: unknown;
+  overhead?: Record<string, string>;
+}
+
+let counter = 0;
+
+/** A deterministic UUID-shaped uid from a number. */
+export function uidOf(n: number): string {
+  const hex = n.toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${hex}`;
+}
+
+/** A Pod object (plain JSON, as from a manifest). */
+export function podObject(p: PodSpecInput = {}): Record<string, unknown> {
+  counter++;
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  if (p.cpu !== undefined) requests.cpu = p.cpu;
+  if (p.memory !== undefined) requests.memory = p.memory;
+  if (p.cpuLimit !== undefined) limits.cpu = p.cpuLimit;
+  if (p.memoryLimit !== undefined) limits.memory = p.memoryLimit;
+  const spec: Record<string, unknown> = {
+    containers: p.containers ?? [{ name: 'app', image: 'busybox', resources: { requests, limits } }],
+  };
+  if (p.node !== null) spec.nodeName = p.node ?? 'node-1';
+  if (p.priority !== undefined) spec.priority = p.priority;
+  if (p.className !== undefined) spec.priorityClassName = p.className;
+  if (p.initContainers !== undefined) spec.initContainers = p.initContainers;
+  if (p.podResources !== undefined) spec.resources = p.podResources;
+  if (p.overhead !== undefined) spec.overhead = p.overhead;
+  const status: Record<string, unknown> = {};
+  if (p.qos !== undefined) status.qosClass = p.qos;
+  if (p.phase !== undefined) status.phase = p.phase;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: p.name ?? `pod-${counter}`, namespace: p.namespace ?? 'default', uid: p.uid ?? uidOf(counter) },
+    spec,
+    status,
+  };
+}
+
+export function pod(p: PodSpecInput = {}): PodInfo {
+  return podFromObject(podObject(p), 'test');
+}
+
+export function nodeObject(name = 'node-1', cpu = '8', allocatable?: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name },
+    status: { capacity: { cpu, memory: '32Gi' }, allocatable: { cpu: allocatable ?? cpu, memory: '31Gi' } },
+  };
+}
+
+export function node(name = 'node-1', cpu = '8'): NodeInfo {
+  return nodeFromObject(nodeObject(name, cpu), 'test');
+}
