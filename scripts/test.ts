@@ -33,12 +33,14 @@ failed += step('typecheck (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json']) 
 const out = mkdtempSync(join(tmpdir(), 'temper-test-'));
 const report = join(out, 'vitest.json');
 const code = step('vitest (all projects)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args]);
-let summary: VitestJson | null = null;
-try {
-  summary = JSON.parse(readFileSync(report, 'utf8')) as VitestJson;
-} catch {
-  summary = null;
+function readReport(path: string): VitestJson | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as VitestJson;
+  } catch {
+    return null;
+  }
 }
+const summary = readReport(report);
 rmSync(out, { recursive: true, force: true });
 if (summary === null) {
   process.stdout.write('tests: 0 passed, 1 failed (vitest wrote no report)\n');
