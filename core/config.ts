@@ -57,11 +57,17 @@ export interface Naming {
   readonly priorityClasses: Readonly<Record<Tier, string>>;
 }
 
+export interface WebhookSettings {
+  /** Treat pods carrying the cluster's globalDefault PriorityClass as unclassified. */
+  readonly replaceGlobalDefault: boolean;
+}
+
 /** A validated configuration. Build it with `parsePolicy` or `defaultPolicy`. */
 export interface Policy {
   readonly priorityMapping: PriorityMapping;
   readonly node: NodeSettings;
   readonly naming: Naming;
+  readonly webhook: WebhookSettings;
   readonly layers: Readonly<Partial<Record<LayerName, LayerOverrides>>>;
 }
 
@@ -77,6 +83,7 @@ const DEFAULT_POLICY: Policy = {
       critical: 'infera-critical', high: 'infera-high', normal: 'infera-normal', low: 'infera-low', background: 'infera-background',
     },
   },
+  webhook: { replaceGlobalDefault: false },
   layers: {},
 };
 
@@ -324,6 +331,9 @@ export function policyFromObject(doc: Record<string, unknown>, source: string): 
     priorityClasses: classes,
   };
 
+  const webhookT = root.table('webhook');
+  const webhook: WebhookSettings = { replaceGlobalDefault: webhookT.bool('replace_global_default', d.webhook.replaceGlobalDefault) };
+
   const layersT = root.table('layers');
   const layers: Partial<Record<LayerName, LayerOverrides>> = {};
   for (const name of layersT.keys()) {
@@ -337,9 +347,9 @@ export function policyFromObject(doc: Record<string, unknown>, source: string): 
     t.rejectUnknown();
   }
 
-  for (const t of [root, mappingT, nodeT, namingT, classesT, layersT]) t.rejectUnknown();
+  for (const t of [root, mappingT, nodeT, namingT, classesT, webhookT, layersT]) t.rejectUnknown();
   if (!problems.empty) throw new ConfigError(problems.list.map((p) => `${source}: ${p}`));
-  return { priorityMapping, node, naming, layers };
+  return { priorityMapping, node, naming, webhook, layers };
 }
 
 /** Parses and validates a TOML configuration; `source` (usually the file name) prefixes every problem. */

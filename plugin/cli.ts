@@ -3,7 +3,6 @@
  * call core; errors are one clear line each on stderr with a non-zero exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { stringify } from 'yaml';
 import type { Policy } from '../core/config.ts';
 import { ConfigError, InputError } from '../core/errors.ts';
 import { explainPod } from '../core/explain.ts';
@@ -11,6 +10,8 @@ import { classifyPods, plan, serializeDistribution } from '../core/plan.ts';
 import { UnresolvedPriorityError } from '../core/tier.ts';
 import type { CgroupDriver } from '../core/types.ts';
 import { CGROUP_DRIVERS } from '../core/types.ts';
+import type { ClusterFlags } from './live.ts';
+import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
 import { readManifests, readNode, readPolicy } from './manifests.ts';
 import type { OutputFormat } from './output.ts';
 import { OUTPUT_FORMATS, formatTierRows, tierRowOf } from './output.ts';
@@ -23,17 +24,67 @@ export interface CliIo {
 /** A usage problem the user can fix by changing the command line. */
 class UsageError extends Error {}
 
+interface TiersOptions extends ClusterFlags {
+  fromFile?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+  node?: string;
+  output: OutputFormat;
+  config?: string;
+}
+
+interface ExplainOptions extends ClusterFlags {
+  namespace?: string;
+  fromFile?: string;
+  node?: string;
+  config?: string;
+}
+
+function explainOffline(name: string, opts: ExplainOptions, file: string): string {
+  const namespace = opts.namespace ?? 'default';
+  const policy = readPolicy(opts.config);
+  const objects = readManifests(file);
+  const pod = objects.pods.find((p) => p.name === name && p.namespace === namespace);
+  if (pod === undefined) throw new InputError([`pods "${name}" not found in namespace ${namespace} (${file})`]);
+  const node = opts.node === undefined ? null : readNode(opts.node);
+  if (node !== null && pod.nodeName !== node.name) {
+    throw new InputError([`pod ${namespace}/${name} is on node ${pod.nodeName ?? '(none)'}, not ${node.name}`]);
+  }
+  const nodePlan = node === null ? null : plan(policy, node, objects.pods, objects.priorityClasses);
+  const placed = nodePlan !== null
+    ? (nodePlan.pods.find((p) => p.pod === pod) ?? null)
+    : (classifyPods(policy, [pod], objects.priorityClasses)[0] ?? null);
+  return explainPod(policy, pod, placed, nodePlan);
+}
+
+/** Live explain: the pod, and when it is scheduled, its node's plan (skipped if not readable). */
+async function explainLive(name: string, opts: ExplainOptions): Promise<string> {
+  const cluster = connect(opts);
+  const policy = await clusterPolicy(cluster, opts.config === undefined ? null : readPolicy(opts.config));
+  const pod = await getPod(cluster, opts.namespace ?? cluster.namespace, name);
+  let nodePlan = null;
+  if (pod.nodeName !== null) {
+    try {
+      nodePlan = plan(policy, await getNode(cluster, pod.nodeName), await listPods(cluster, null, pod.nodeName));
+    } catch (err) {
+      if (!(err instanceof ClusterError && err.message.startsWith('forbidden'))) throw err;
+    }
+  }
+  const placed = nodePlan?.pods.find((p) => p.pod.uid === pod.uid) ?? classifyPods(policy, [pod])[0] ?? null;
+  return explainPod(policy, pod, placed, nodePlan);
+}
+
 function withPolicy(configPath: string | undefined, driver?: string): Policy {
   const policy = readPolicy(configPath);
   if (driver === undefined) return policy;
   return { ...policy, node: { ...policy.node, cgroupDriver: driver as CgroupDriver } };
 }
 
-function requireOfflineInput(path: string | undefined, command: string): string {
-  if (path === undefined) {
-    throw new UsageError(`${command}: reading a live cluster is not available yet; pass --from-file PODS to work on manifests`);
-  }
-  return path;
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .option('--kubeconfig <file>', 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .option('--request-timeout <duration>', 'give up on a server request after this long (0: never; e.g. 5s, 1m)', '0');
 }
 
 function outputOption(): Option {
@@ -51,22 +102,31 @@ function build(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError(false);
 
-  configOption(program.command('tiers'))
+  clusterOptions(configOption(program.command('tiers')))
     .description('list pods with their effective tier and layer')
     .option('--from-file <pods>', 'read pods from a manifest file (YAML or JSON, - for stdin) instead of the cluster')
-    .option('-n, --namespace <ns>', 'only pods in this namespace')
+    .option('-n, --namespace <ns>', 'only pods in this namespace (live default: the context\'s namespace)')
     .option('-A, --all-namespaces', 'pods in every namespace (the default for --from-file)')
     .option('--node <name>', 'only pods scheduled to this node')
     .addOption(outputOption())
-    .action((opts: { fromFile?: string; namespace?: string; allNamespaces?: boolean; node?: string; output: OutputFormat; config?: string }) => {
-      const file = requireOfflineInput(opts.fromFile, 'tiers');
-      const policy = withPolicy(opts.config);
-      const objects = readManifests(file);
-      const pods = objects.pods.filter((p) =>
-        (opts.namespace === undefined || opts.allNamespaces === true || p.namespace === opts.namespace) &&
-        (opts.node === undefined || p.nodeName === opts.node));
-      const rows = classifyPods(policy, pods, objects.priorityClasses).map(tierRowOf);
-      io.stdout(formatTierRows(rows, opts.output, opts.namespace === undefined || opts.allNamespaces === true));
+    .action(async (opts: TiersOptions) => {
+      const fromFile = opts.config === undefined ? null : readPolicy(opts.config);
+      const all = opts.allNamespaces === true;
+      if (opts.fromFile !== undefined) {
+        const policy = fromFile ?? readPolicy(undefined);
+        const objects = readManifests(opts.fromFile);
+        const pods = objects.pods.filter((p) =>
+          (opts.namespace === undefined || all || p.namespace === opts.namespace) &&
+          (opts.node === undefined || p.nodeName === opts.node));
+        const rows = classifyPods(policy, pods, objects.priorityClasses).map(tierRowOf);
+        io.stdout(formatTierRows(rows, opts.output, opts.namespace === undefined || all));
+        return;
+      }
+      const cluster = connect(opts);
+      const policy = await clusterPolicy(cluster, fromFile);
+      const namespace = all ? null : (opts.namespace ?? cluster.namespace);
+      const rows = classifyPods(policy, await listPods(cluster, namespace, opts.node)).map(tierRowOf);
+      io.stdout(formatTierRows(rows, opts.output, namespace === null));
     });
 
   configOption(program.command('render'))
@@ -92,31 +152,16 @@ function build(io: CliIo): Command {
       io.stdout(`${serializeDistribution(plan(policy, node, objects.pods, objects.priorityClasses).distribution)}\n`);
     });
 
-  configOption(program.command('explain'))
+  clusterOptions(configOption(program.command('explain')))
     .description('explain a pod\'s tier and layer: kubectl temper explain pod NAME')
     .argument('<kind>', 'the resource kind; only "pod" is supported')
     .argument('<name>', 'the pod name')
-    .option('-n, --namespace <ns>', 'the pod\'s namespace', 'default')
+    .option('-n, --namespace <ns>', 'the pod\'s namespace (live default: the context\'s namespace; offline: default)')
     .option('--from-file <pods>', 'read pods from a manifest file instead of the cluster')
     .option('--node <node-file>', 'offline: the Node object, to show the layer as rendered for that node')
-    .option('-o, --output <format>', 'text (default) or yaml', 'text')
-    .action((kind: string, name: string, opts: { namespace: string; fromFile?: string; node?: string; config?: string; output: string }) => {
+    .action(async (kind: string, name: string, opts: ExplainOptions) => {
       if (!['pod', 'pods', 'po'].includes(kind)) throw new UsageError(`explain: unsupported kind "${kind}"; use: explain pod NAME`);
-      const file = requireOfflineInput(opts.fromFile, 'explain');
-      const policy = withPolicy(opts.config);
-      const objects = readManifests(file);
-      const pod = objects.pods.find((p) => p.name === name && p.namespace === opts.namespace);
-      if (pod === undefined) throw new InputError([`pods "${name}" not found in namespace ${opts.namespace} (${file})`]);
-      const node = opts.node === undefined ? null : readNode(opts.node);
-      if (node !== null && pod.nodeName !== node.name) {
-        throw new InputError([`pod ${opts.namespace}/${name} is on node ${pod.nodeName ?? '(none)'}, not ${node.name}`]);
-      }
-      const nodePlan = node === null ? null : plan(policy, node, objects.pods, objects.priorityClasses);
-      const placed = nodePlan !== null
-        ? (nodePlan.pods.find((p) => p.pod === pod) ?? null)
-        : (classifyPods(policy, [pod], objects.priorityClasses)[0] ?? null);
-      const text = explainPod(policy, pod, placed, nodePlan);
-      io.stdout(opts.output === 'yaml' ? stringify({ explanation: text }) : text);
+      io.stdout(opts.fromFile === undefined ? await explainLive(name, opts) : explainOffline(name, opts, opts.fromFile));
     });
 
   return program;
@@ -141,7 +186,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       for (const p of err.problems) io.stderr(`error: ${p}\n`);
       return 1;
     }
-    if (err instanceof UsageError || err instanceof UnresolvedPriorityError) {
+    if (err instanceof UsageError || err instanceof UnresolvedPriorityError || err instanceof ClusterError) {
       io.stderr(`error: ${err.message}\n`);
       return err instanceof UsageError ? 2 : 1;
     }
