@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` (pure core and CLI, no servers) and `integration` (real servers, added
-// with their global setup). scripts/test.ts runs them all.
+// Two projects, both run by `npm test` (scripts/test.ts):
+// - unit: the pure core and the CLI, no servers;
+// - integration: real servers. One real kube-apiserver + etcd (+ controller-manager and
+//   scheduler) is started once by the global setup and shared; files run one at a time because
+//   admission webhooks and PriorityClasses are cluster-wide.
 export default defineConfig({
   test: {
     projects: [
@@ -10,6 +13,16 @@ export default defineConfig({
           name: 'unit',
           include: ['core/**/*.test.ts', 'plugin/**/*.test.ts', 'webhook/**/*.test.ts', 'agent/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/*.test.ts'],
+          globalSetup: ['test/infra/globalSetup.ts'],
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -5,7 +5,7 @@
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigError, Problems, isRecord, show } from './errors.ts';
-import type { CgroupDriver, LayerName, Tier } from './types.ts';
+import type { CgroupDriver, LayerName, PriorityClassInfo, Tier } from './types.ts';
 import { CGROUP_DRIVERS, LAYER_NAMES, TIERS } from './types.ts';
 
 /** scx_layered's growth algorithms (layer_core_growth.rs), the values `growth_algo` accepts. */
@@ -99,6 +99,19 @@ export function defaultPolicy(): Policy {
 export function tierClassValue(policy: Policy, tier: Tier): number {
   const m = policy.priorityMapping;
   return tier === 'background' ? m.low - 1 : m[tier];
+}
+
+/**
+ * The PriorityClasses Temper installs, one per tier, highest first. Background never preempts:
+ * best-effort work yields, it does not evict others to get scheduled.
+ */
+export function tierClasses(policy: Policy): PriorityClassInfo[] {
+  return TIERS.map((tier) => ({
+    name: policy.naming.priorityClasses[tier],
+    value: tierClassValue(policy, tier),
+    preemptionPolicy: tier === 'background' ? 'Never' : 'PreemptLowerPriority',
+    globalDefault: false,
+  }));
 }
 
 /** The name of the node annotation carrying the QoS distribution. */

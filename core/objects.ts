@@ -4,6 +4,7 @@
  */
 import { InputError, Problems, isRecord, show } from './errors.ts';
 import { parseQuantity, QuantityError } from './quantity.ts';
+import { aggregate, isPodLevelResource } from './resources.ts';
 import type {
   ContainerInfo, NodeInfo, PodInfo, PriorityClassInfo, QosClass, ResourceList, ResourceRequirements,
 } from './types.ts';
@@ -14,8 +15,6 @@ const INT32_MAX = 2147483647;
 // Kubernetes UIDs are UUIDs; anything else could not be a kubelet cgroup name and must never
 // reach a cgroup path or a regex.
 const UID_RE = /^[A-Za-z0-9-]*$/;
-// Resources whose pod-level requests the API server defaults from pod-level limits.
-const POD_LEVEL_RESOURCES = new Set(['cpu', 'memory']);
 
 function str(value: unknown, path: string, problems: Problems, required: boolean): string | null {
   if (value === undefined || value === null || value === '') {
@@ -62,23 +61,47 @@ function resourceList(value: unknown, path: string, problems: Problems): Record<
   return out;
 }
 
-/** The API server's defaulting: a resource with a limit but no request is requested at its limit. */
-function withRequestsDefaulted(requests: Record<string, bigint>, limits: ResourceList, only?: Set<string>): ResourceList {
+/** The API server's container defaulting: a resource with a limit but no request is requested at its limit. */
+function withRequestsDefaulted(requests: Record<string, bigint>, limits: ResourceList): ResourceList {
   const out = { ...requests };
   for (const [name, limit] of Object.entries(limits)) {
-    if (!(name in out) && (only === undefined || only.has(name))) out[name] = limit;
+    if (!(name in out)) out[name] = limit;
   }
   return out;
 }
 
-function requirements(value: unknown, path: string, problems: Problems, only?: Set<string>): ResourceRequirements {
+function requirements(value: unknown, path: string, problems: Problems): ResourceRequirements {
   if (value !== undefined && value !== null && !isRecord(value)) {
     problems.add(path, `must be an object (got ${show(value)})`);
     return { requests: {}, limits: {} };
   }
   const limits = resourceList(value?.limits, `${path}.limits`, problems);
   const requests = resourceList(value?.requests, `${path}.requests`, problems);
-  return { requests: withRequestsDefaulted(requests, limits, only), limits };
+  return { requests: withRequestsDefaulted(requests, limits), limits };
+}
+
+/**
+ * The API server's pod-level defaulting (core/v1 defaults.go defaultPodRequests), applied only
+ * when pod-level limits exist: a missing cpu/memory request takes the containers' aggregate
+ * request when any container requests it, else the pod-level limit.
+ */
+function podLevelRequirements(value: unknown, problems: Problems, containers: readonly ContainerInfo[], inits: readonly ContainerInfo[]): ResourceRequirements {
+  if (value !== undefined && value !== null && !isRecord(value)) {
+    problems.add('spec.resources', `must be an object (got ${show(value)})`);
+    return { requests: {}, limits: {} };
+  }
+  const limits = resourceList(value?.limits, 'spec.resources.limits', problems);
+  const requests = resourceList(value?.requests, 'spec.resources.requests', problems);
+  if (Object.keys(limits).length === 0) return { requests, limits };
+  for (const name of ['cpu', 'memory']) {
+    if (name in requests) continue;
+    const requested = [...containers, ...inits].some((c) => name in c.resources.requests);
+    if (requested) requests[name] = aggregate(containers, inits, (c) => c.resources.requests[name] ?? 0n);
+  }
+  for (const [name, limit] of Object.entries(limits)) {
+    if (!(name in requests) && isPodLevelResource(name)) requests[name] = limit;
+  }
+  return { requests, limits };
 }
 
 function containers(value: unknown, path: string, problems: Problems, required: boolean): ContainerInfo[] {
@@ -140,9 +163,11 @@ function podFrom(obj: unknown, problems: Problems): PodInfo | null {
   if (qos !== null && !(QOS_CLASSES as readonly string[]).includes(qos)) {
     problems.add('status.qosClass', `must be one of ${QOS_CLASSES.join(', ')} (got ${show(qos)})`);
   }
+  const appContainers = containers(spec.containers, 'spec.containers', problems, true);
+  const initContainers = containers(spec.initContainers, 'spec.initContainers', problems, false);
   const podResources = spec.resources === undefined || spec.resources === null
     ? null
-    : requirements(spec.resources, 'spec.resources', problems, POD_LEVEL_RESOURCES);
+    : podLevelRequirements(spec.resources, problems, appContainers, initContainers);
   return {
     namespace: str(meta.namespace, 'metadata.namespace', problems, false) ?? 'default',
     name: str(meta.name, 'metadata.name', problems, true) ?? '',
@@ -153,8 +178,8 @@ function podFrom(obj: unknown, problems: Problems): PodInfo | null {
     priorityClassName: str(spec.priorityClassName, 'spec.priorityClassName', problems, false),
     preemptionPolicy: str(spec.preemptionPolicy, 'spec.preemptionPolicy', problems, false),
     statusQosClass: qos !== null && (QOS_CLASSES as readonly string[]).includes(qos) ? (qos as QosClass) : null,
-    containers: containers(spec.containers, 'spec.containers', problems, true),
-    initContainers: containers(spec.initContainers, 'spec.initContainers', problems, false),
+    containers: appContainers,
+    initContainers,
     podResources,
     overhead: resourceList(spec.overhead, 'spec.overhead', problems),
     labels: labels(meta.labels, 'metadata.labels', problems),

@@ -26,7 +26,7 @@ describe('computeQosClass (apis/core/helper/qos)', () => {
   });
 
   it('pod-level resources decide when set', () => {
-    const p = pod({ containers: [c({ cpu: '100m' })], podResources: { limits: { cpu: '2', memory: '2Gi' } } });
+    const p = pod({ containers: [c({})], podResources: { limits: { cpu: '2', memory: '2Gi' } } });
     expect(computeQosClass(p)).toBe('Guaranteed'); // pod requests default to pod limits
     const q = pod({ containers: [c({}, { cpu: '1', memory: '1Gi' })], podResources: { requests: { cpu: '1' } } });
     expect(computeQosClass(q)).toBe('Burstable');
@@ -73,5 +73,20 @@ describe('cpuLimitMillis', () => {
   });
   it('pod-level limit applies even when containers have none; overhead is added', () => {
     expect(cpuLimitMillis(pod({ containers: [c({})], podResources: { limits: { cpu: '2' } }, overhead: { cpu: '100m' } }))).toBe(2100);
+  });
+});
+
+describe('pod-level resources, as Kubernetes 1.37 defaults and reads them', () => {
+  it('empty pod-level resources do not count (IsPodLevelResourcesSet)', () => {
+    expect(computeQosClass(pod({ containers: [c({}, { cpu: '1', memory: '1Gi' })], podResources: {} }))).toBe('Guaranteed');
+  });
+  it('a missing pod-level request defaults to the containers\' aggregate request, else to the pod limit', () => {
+    // containers request 300m cpu; pod limits 2 cpu / 1Gi: cpu request := 300m, memory request := 1Gi
+    const p = pod({ containers: [c({ cpu: '300m' })], podResources: { limits: { cpu: '2', memory: '1Gi' } } });
+    expect(cpuRequestMillis(p)).toBe(300);
+    expect(computeQosClass(p)).toBe('Burstable');
+    const q = pod({ containers: [c({})], podResources: { limits: { cpu: '2', memory: '1Gi' } } });
+    expect(cpuRequestMillis(q)).toBe(2000);
+    expect(computeQosClass(q)).toBe('Guaranteed');
   });
 });

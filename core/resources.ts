@@ -27,7 +27,7 @@ function qosOfRequirements(req: ResourceRequirements): QosClass {
  * count). Any Burstable container, or a mix of classes, makes the pod Burstable.
  */
 export function computeQosClass(pod: PodInfo): QosClass {
-  if (pod.podResources !== null) return qosOfRequirements(pod.podResources);
+  if (pod.podResources !== null && podLevelResourcesSet(pod.podResources)) return qosOfRequirements(pod.podResources);
   const classes = new Set([...pod.initContainers, ...pod.containers].map((c) => qosOfRequirements(c.resources)));
   if (classes.size === 0) return 'BestEffort';
   return classes.size === 1 ? [...classes][0] ?? 'Burstable' : 'Burstable';
@@ -38,12 +38,22 @@ export function qosClassOf(pod: PodInfo): QosClass {
   return pod.statusQosClass ?? computeQosClass(pod);
 }
 
+/** Resources that can be set at pod level (component-helpers IsSupportedPodLevelResource). */
+export function isPodLevelResource(name: string): boolean {
+  return name === 'cpu' || name === 'memory' || name.startsWith('hugepages-');
+}
+
+/** Pod-level resources count only when they name a supported resource (IsPodLevelResourcesSet). */
+function podLevelResourcesSet(req: ResourceRequirements): boolean {
+  return [...Object.keys(req.requests), ...Object.keys(req.limits)].some(isPodLevelResource);
+}
+
 /**
  * Aggregates one resource over the containers the way the scheduler does for sidecars (KEP-753):
  * app containers and restartable init containers add up; each ordinary init container runs
  * alone next to the sidecars started before it, and the pod needs the maximum of both.
  */
-function aggregate(containers: readonly ContainerInfo[], inits: readonly ContainerInfo[], pick: (c: ContainerInfo) => bigint): bigint {
+export function aggregate(containers: readonly ContainerInfo[], inits: readonly ContainerInfo[], pick: (c: ContainerInfo) => bigint): bigint {
   let total = containers.reduce((sum, c) => sum + pick(c), 0n);
   let sidecars = 0n;
   let initPeak = 0n;

@@ -3,10 +3,9 @@
  * a class), plus Temper's own rules for node-critical and Temper pods. Every result says why.
  */
 import type { Policy } from './config.ts';
-import { tierClassValue } from './config.ts';
+import { tierClasses } from './config.ts';
 import { qosClassOf } from './resources.ts';
 import type { LayerName, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } from './types.ts';
-import { TIERS } from './types.ts';
 
 /** Which rule decided a pod's tier. */
 export type TierRule = 'temper-pod' | 'system-priority' | 'priority-threshold' | 'qos-default';
@@ -43,10 +42,7 @@ export function exclusionOf(pod: PodInfo): string | null {
 export function knownClasses(policy: Policy, given: readonly PriorityClassInfo[]): Map<string, PriorityClassInfo> {
   const out = new Map<string, PriorityClassInfo>();
   for (const pc of BUILTIN_CLASSES) out.set(pc.name, pc);
-  for (const tier of TIERS) {
-    const name = policy.naming.priorityClasses[tier];
-    out.set(name, { name, value: tierClassValue(policy, tier), preemptionPolicy: 'PreemptLowerPriority', globalDefault: false });
-  }
+  for (const pc of tierClasses(policy)) out.set(pc.name, pc);
   for (const pc of given) out.set(pc.name, pc);
   return out;
 }

@@ -1,11 +1,15 @@
 // The whole suite, as the README's test command and CI run it: lint, typecheck, then every
 // vitest project. Ends with one summary line "tests: N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
+// Toolchains the installers use, where a fresh machine keeps them even if PATH lacks them.
+for (const dir of ['/usr/local/go/bin', join(homedir(), '.cargo', 'bin')]) {
+  if (existsSync(dir) && !(process.env.PATH ?? '').split(':').includes(dir)) process.env.PATH = `${process.env.PATH ?? ''}:${dir}`;
+}
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name);
 const args = process.argv.slice(2);
 
@@ -29,6 +33,9 @@ interface VitestJson {
 let failed = 0;
 failed += step('lint (eslint, including the core/ purity and dependency rules)', bin('eslint'), ['.']) === 0 ? 0 : 1;
 failed += step('typecheck (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json']) === 0 ? 0 : 1;
+
+// Test infrastructure, installed into caches outside the repo (idempotent; seconds when cached).
+failed += step('install: kube-apiserver, etcd, controller-manager, scheduler (Go modules)', process.execPath, [join(root, 'test', 'infra', 'install-k8s.ts')]) === 0 ? 0 : 1;
 
 const out = mkdtempSync(join(tmpdir(), 'temper-test-'));
 const report = join(out, 'vitest.json');

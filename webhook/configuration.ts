@@ -1,5 +1,6 @@
 /** The MutatingWebhookConfiguration, generated from code: one source for the demo, tests and chart. */
 import type { Policy } from '../core/config.ts';
+import { tierClasses } from '../core/config.ts';
 
 export interface WebhookTarget {
   /** In-cluster Service, or a URL (local control plane). */
@@ -49,4 +50,17 @@ export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarg
     metadata: { name: 'temper-qos-defaulting' },
     webhooks: [webhook],
   };
+}
+
+/** The five tier PriorityClasses as scheduling.k8s.io/v1 objects. */
+export function priorityClassObjects(policy: Policy): Record<string, unknown>[] {
+  return tierClasses(policy).map((pc) => ({
+    apiVersion: 'scheduling.k8s.io/v1',
+    kind: 'PriorityClass',
+    metadata: { name: pc.name, labels: { 'app.kubernetes.io/part-of': 'temper' } },
+    value: pc.value,
+    preemptionPolicy: pc.preemptionPolicy,
+    globalDefault: false,
+    description: `Temper QoS tier ${pc.name}: see docs/tiers.md`,
+  }));
 }
