@@ -126,9 +126,9 @@ describe('bad input: a clear message naming the file and the problem, non-zero e
     const bad = file('many.yaml', 'kind: Pod\nmetadata: {name: a}\nspec:\n  priority: "high"\n  containers: [{name: c, resources: {limits: {cpu: "-1", memory: x}}}]\n');
     const r = await run('tiers', '--from-file', bad);
     expect(r.err.trim().split('\n')).toEqual([
-      `error: ${bad}: spec.priority: must be a 32-bit integer (got "high")`,
       `error: ${bad}: spec.containers[0].resources.limits.cpu: must not be negative (got "-1")`,
       `error: ${bad}: spec.containers[0].resources.limits.memory: "x" is not a valid quantity (expected e.g. 500m, 2, 1.5, 4Gi)`,
+      `error: ${bad}: spec.priority: must be a 32-bit integer (got "high")`,
     ]);
   });
 });
