@@ -1,0 +1,262 @@
+/**
+ * The node agent's loop: pod and Node events → (debounced) core.plan → a new generation only
+ * when the config bytes change → the supervisor runs it → the Node's annotations are patched
+ * when their values change. Safe mode and config reloads come in through the same loop.
+ */
+import { readFileSync, watchFile, unwatchFile } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Policy } from '../core/config.ts';
+import { distributionAnnotation, parsePolicy } from '../core/config.ts';
+import { ConfigError, InputError } from '../core/errors.ts';
+import { nodeFromObject, podFromObject } from '../core/objects.ts';
+import type { Plan } from '../core/plan.ts';
+import { plan, serializeDistribution } from '../core/plan.ts';
+import type { PodInfo } from '../core/types.ts';
+import { TIERS } from '../core/types.ts';
+import type { Logger } from '../webhook/log.ts';
+import type { AssignmentRow } from './generations.ts';
+import { GenerationStore } from './generations.ts';
+import type { NodeWatch, ResilienceOptions } from './kube.ts';
+import { patchNodeAnnotations, watchNode } from './kube.ts';
+import type { EnforcementState, SupervisorOptions, SupervisorStatus } from './supervisor.ts';
+import { Supervisor } from './supervisor.ts';
+
+/** What `<prefix>/agent-status` says, and what /api/v1/status and gRPC report. */
+export interface AgentStatus {
+  readonly node: string;
+  readonly state: EnforcementState;
+  readonly message: string;
+  readonly generation: number | null;
+  readonly sha256: string | null;
+}
+
+export interface AgentOptions {
+  readonly kc: KubeConfig;
+  readonly nodeName: string;
+  readonly policy: Policy;
+  /** The config file, re-read when it changes (a ConfigMap update); bad versions are rejected. */
+  readonly policyPath?: string;
+  readonly scheduler: Omit<SupervisorOptions, 'log' | 'onChange' | 'onRestart'>;
+  readonly log: Logger;
+  /** Quiet time that ends a burst of events, and the longest a burst may delay a recompute. */
+  readonly debounceMs?: number;
+  readonly maxDelayMs?: number;
+  /** Minimum time between two Node patches. */
+  readonly publishIntervalMs?: number;
+  readonly resilience?: ResilienceOptions;
+  readonly registry?: Registry;
+}
+
+export class Agent {
+  readonly store = new GenerationStore();
+  readonly registry: Registry;
+  private readonly o: Required<Omit<AgentOptions, 'policyPath' | 'registry' | 'resilience'>> & Pick<AgentOptions, 'policyPath' | 'resilience'>;
+  private policy: Policy;
+  private configError: string | null = null;
+  private readonly supervisor: Supervisor;
+  private watch: NodeWatch | null = null;
+  private latest: Plan | null = null;
+  private pendingSince: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private published: Record<string, string> = {};
+  private publishTimer: NodeJS.Timeout | null = null;
+  private lastPublish = 0;
+  private safeMode = false;
+  private stopped = false;
+  private readonly statusListeners = new Set<(s: AgentStatus) => void>();
+  private readonly m: {
+    generations: Counter; restarts: Counter; reconcile: Histogram; pods: Gauge; state: Gauge;
+    applyErrors: Counter; configErrors: Counter; patches: Counter; gap: Histogram; watchRestarts: Gauge;
+  };
+
+  constructor(options: AgentOptions) {
+    this.o = { debounceMs: 100, maxDelayMs: 1000, publishIntervalMs: 2000, ...options };
+    this.policy = options.policy;
+    this.registry = options.registry ?? new Registry();
+    collectDefaultMetrics({ register: this.registry, prefix: 'temper_agent_' });
+    const r = [this.registry];
+    this.m = {
+      generations: new Counter({ name: 'temper_agent_generations_total', help: 'Config generations created', registers: r }),
+      restarts: new Counter({ name: 'temper_agent_scheduler_restarts_total', help: 'scx_layered (re)starts by reason', labelNames: ['reason'], registers: r }),
+      reconcile: new Histogram({ name: 'temper_agent_reconcile_duration_seconds', help: 'From the first unprocessed event to the config applied', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: r }),
+      pods: new Gauge({ name: 'temper_agent_pods', help: 'Pods on the node by tier', labelNames: ['tier'], registers: r }),
+      state: new Gauge({ name: 'temper_agent_enforcement_state', help: '1 for the current enforcement state', labelNames: ['state'], registers: r }),
+      applyErrors: new Counter({ name: 'temper_agent_apply_errors_total', help: 'Failed recomputes or applies', registers: r }),
+      configErrors: new Counter({ name: 'temper_agent_config_errors_total', help: 'Rejected configuration reloads', registers: r }),
+      patches: new Counter({ name: 'temper_agent_node_patches_total', help: 'Node annotation patches sent', registers: r }),
+      gap: new Histogram({ name: 'temper_agent_scheduler_gap_seconds', help: 'Time sched_ext was not enabled across a restart', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: r }),
+      watchRestarts: new Gauge({ name: 'temper_agent_watch_restarts', help: 'Watch restarts since start', labelNames: ['informer'], registers: r }),
+    };
+    this.supervisor = new Supervisor({
+      ...options.scheduler,
+      log: options.log,
+      onChange: () => this.statusChanged(),
+      onRestart: (rec) => {
+        this.m.restarts.inc({ reason: rec.reason });
+        if (rec.gapToEnabledMs !== null) this.m.gap.observe(rec.gapToEnabledMs / 1000);
+        options.log.info('scheduler restarted', { reason: rec.reason, gapToSpawnMs: Math.round(rec.gapToSpawnMs), gapToEnabledMs: rec.gapToEnabledMs === null ? null : Math.round(rec.gapToEnabledMs) });
+      },
+    });
+  }
+
+  /** Starts watching; the first recompute happens once pods and the Node are listed. */
+  start(): void {
+    this.watch = watchNode(this.o.kc, this.o.nodeName, this.o.log, () => this.schedule(), this.o.resilience);
+    if (this.o.policyPath !== undefined) {
+      watchFile(this.o.policyPath, { interval: 1000 }, () => this.reloadPolicy());
+    }
+    this.statusChanged();
+  }
+
+  status(): AgentStatus {
+    const s: SupervisorStatus = this.supervisor.current();
+    const g = this.store.current();
+    const problems = this.configError === null ? '' : `; ${this.configError} (running the last good config)`;
+    return { node: this.o.nodeName, state: s.state, message: `${s.message}${problems}`, generation: g?.number ?? null, sha256: g?.sha256 ?? null };
+  }
+
+  /** Every pod currently on the node with its tier, including those no layer matches. */
+  pods(): readonly AssignmentRow[] {
+    return this.latest?.pods.map((p) => ({
+      namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, tier: p.assignment.tier, layer: p.assignment.layer,
+      priority: p.assignment.priority, qosClass: p.assignment.qosClass, reason: p.assignment.reason,
+    })) ?? [];
+  }
+
+  onStatus(listener: (s: AgentStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Watches are synced (the first recompute can run). */
+  ready(): boolean {
+    return this.store.current() !== null;
+  }
+
+  private statusChanged(): void {
+    const s = this.status();
+    for (const st of ['starting', 'enforcing', 'degraded', 'safe-mode', 'unavailable'] as const) this.m.state.set({ state: st }, st === s.state ? 1 : 0);
+    for (const l of this.statusListeners) l(s);
+    this.schedulePublish();
+  }
+
+  /** Coalesces bursts: recompute after `debounceMs` of quiet, or `maxDelayMs` after the first event. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    this.pendingSince ??= now;
+    if (this.timer !== null) clearTimeout(this.timer);
+    const wait = Math.max(0, Math.min(this.o.debounceMs, this.pendingSince + this.o.maxDelayMs - now));
+    this.timer = setTimeout(() => { this.timer = null; void this.reconcile(); }, wait);
+  }
+
+  private reloadPolicy(): void {
+    if (this.o.policyPath === undefined) return;
+    try {
+      this.policy = parsePolicy(readFileSync(this.o.policyPath, 'utf8'), this.o.policyPath);
+      this.configError = null;
+      this.o.log.info('configuration reloaded', { path: this.o.policyPath });
+    } catch (err) {
+      const why = err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message;
+      this.configError = `config rejected: ${why}`;
+      this.m.configErrors.inc();
+      this.o.log.error('configuration rejected; keeping the last good one', { path: this.o.policyPath, error: why });
+    }
+    this.statusChanged();
+    this.schedule();
+  }
+
+  private async reconcile(): Promise<void> {
+    const since = this.pendingSince ?? Date.now();
+    this.pendingSince = null;
+    const watch = this.watch;
+    if (watch === null || !watch.pods.synced() || !watch.node.synced()) return;
+    this.m.watchRestarts.set({ informer: 'pods' }, watch.pods.restarts());
+    this.m.watchRestarts.set({ informer: 'node' }, watch.node.restarts());
+    const nodeObj = watch.node.list()[0];
+    if (nodeObj === undefined) {
+      this.o.log.warn('node object not found; waiting', { node: this.o.nodeName });
+      return;
+    }
+    try {
+      const node = nodeFromObject({ ...nodeObj, kind: 'Node' }, `node ${this.o.nodeName}`);
+      const pods: PodInfo[] = [];
+      for (const p of watch.pods.list()) {
+        try {
+          pods.push(podFromObject(p, `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`));
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          this.o.log.warn('pod skipped: not understood', { error: err.message });
+        }
+      }
+      const result = plan(this.policy, node, pods);
+      this.latest = result;
+      for (const tier of [...TIERS, 'system'] as const) this.m.pods.set({ tier }, result.pods.filter((p) => p.assignment.tier === tier).length);
+      const annotations = nodeObj.metadata?.annotations ?? {};
+      const safe = annotations[`${this.policy.naming.annotationPrefix}/safe-mode-requested`] === 'true';
+      if (safe !== this.safeMode) {
+        this.safeMode = safe;
+        this.o.log.info(safe ? 'safe mode requested' : 'safe mode lifted', { node: this.o.nodeName });
+        await this.supervisor.setSafeMode(safe);
+      }
+      const generation = this.store.record(result, new Date());
+      if (generation !== null) {
+        this.m.generations.inc();
+        this.o.log.info('new generation', { node: this.o.nodeName, generation: generation.number, sha256: generation.sha256.slice(0, 12), moves: generation.moves.length });
+        await this.supervisor.apply(generation.configJson);
+        this.m.reconcile.observe((Date.now() - since) / 1000);
+      }
+      this.statusChanged();
+    } catch (err) {
+      this.m.applyErrors.inc();
+      this.o.log.error('recompute failed; keeping the last config', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /** Patches the Node's annotations when their values differ from what it carries, rate-limited. */
+  private schedulePublish(): void {
+    if (this.stopped || this.publishTimer !== null) return;
+    const wait = Math.max(0, this.lastPublish + this.o.publishIntervalMs - Date.now());
+    this.publishTimer = setTimeout(() => { this.publishTimer = null; void this.publish(); }, wait);
+  }
+
+  private desiredAnnotations(): Record<string, string> {
+    const s = this.status();
+    const prefix = this.policy.naming.annotationPrefix;
+    const out: Record<string, string> = {
+      [`${prefix}/agent-status`]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message }),
+    };
+    if (this.latest !== null) out[distributionAnnotation(this.policy)] = serializeDistribution(this.latest.distribution);
+    return out;
+  }
+
+  private async publish(): Promise<void> {
+    const current = this.watch?.node.list()[0]?.metadata?.annotations ?? {};
+    const desired = this.desiredAnnotations();
+    // Skip values the Node already carries; a value just sent is not sent again until the watch
+    // has had time to show it (then a removal by someone else is repaired).
+    const recent = Date.now() - this.lastPublish < 30_000;
+    const changed = Object.fromEntries(Object.entries(desired).filter(([k, v]) => current[k] !== v && !(recent && this.published[k] === v)));
+    if (Object.keys(changed).length === 0) return;
+    this.lastPublish = Date.now();
+    try {
+      await patchNodeAnnotations(this.o.kc, this.o.nodeName, changed);
+      this.published = { ...this.published, ...changed };
+      this.m.patches.inc();
+    } catch (err) {
+      this.o.log.warn('node annotation patch failed; will retry', { error: String((err as Error).message ?? err) });
+      setTimeout(() => this.schedulePublish(), this.o.publishIntervalMs).unref();
+    }
+  }
+
+  /** Stops watching. The scheduler keeps running for the next agent unless `stopScheduler`. */
+  async stop(stopScheduler = false): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.publishTimer !== null) clearTimeout(this.publishTimer);
+    if (this.o.policyPath !== undefined) unwatchFile(this.o.policyPath);
+    await this.watch?.stop();
+    await this.supervisor.close(stopScheduler);
+  }
+}
