@@ -55,7 +55,7 @@ function once(agent: Agent, url: string, ca: string, arm: Arm): Promise<{ ms: nu
 
 const pct = (s: number[], p: number): number => s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN;
 
-const cp = await startControlPlane({ controllers: false } as Parameters<typeof startControlPlane>[0]);
+const cp = await startControlPlane({ controllers: false });
 const webhook = await startWebhookProcess({ kubeconfig: cp.kubeconfigPath });
 try {
   await installPriorityClasses(cp.kc, defaultPolicy());
