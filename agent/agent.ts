@@ -17,19 +17,12 @@ import { TIERS } from '../core/types.ts';
 import type { Logger } from '../webhook/log.ts';
 import type { AssignmentRow } from './generations.ts';
 import { GenerationStore } from './generations.ts';
+import type { AgentStatus } from './views.ts';
 import type { NodeWatch, ResilienceOptions } from './kube.ts';
 import { patchNodeAnnotations, watchNode } from './kube.ts';
-import type { EnforcementState, SupervisorOptions, SupervisorStatus } from './supervisor.ts';
+import type { SupervisorOptions, SupervisorStatus } from './supervisor.ts';
 import { Supervisor } from './supervisor.ts';
 
-/** What `<prefix>/agent-status` says, and what /api/v1/status and gRPC report. */
-export interface AgentStatus {
-  readonly node: string;
-  readonly state: EnforcementState;
-  readonly message: string;
-  readonly generation: number | null;
-  readonly sha256: string | null;
-}
 
 export interface AgentOptions {
   readonly kc: KubeConfig;

@@ -10,6 +10,7 @@ import { classifyPods, plan, serializeDistribution } from '../core/plan.ts';
 import { UnresolvedPriorityError } from '../core/tier.ts';
 import type { CgroupDriver } from '../core/types.ts';
 import { CGROUP_DRIVERS } from '../core/types.ts';
+import { registerConfigCommand } from './config-command.ts';
 import type { ClusterFlags } from './live.ts';
 import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
 import { readManifests, readNode, readPolicy } from './manifests.ts';
@@ -164,6 +165,7 @@ function build(io: CliIo): Command {
       io.stdout(opts.fromFile === undefined ? await explainLive(name, opts) : explainOffline(name, opts, opts.fromFile));
     });
 
+  registerConfigCommand(program, io);
   return program;
 }
 

@@ -48,6 +48,10 @@ export interface ControlPlane {
   controllers: boolean;
   /** Temp dir with pki/, etcd data, <component>.log and the kubeconfigs. Removed by stop(). */
   dir: string;
+  /** Stops kube-apiserver alone (an outage: etcd and the controllers keep running). */
+  stopApiserver(): Promise<void>;
+  /** Starts kube-apiserver again on the same address and waits until it is ready. */
+  startApiserver(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +87,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const kubeconfigPath = join(dir, 'kubeconfig');
     let server = '';
     let kc = new KubeConfig();
+    let apiserver: Launched['apiserver'] | undefined;
     // A port found free can be taken before a component binds it; retry with fresh ports then.
     for (let attempt = 1; ; attempt++) {
       const [etcd, api, controllerManager, scheduler] = await freePorts(controllers ? 4 : 2);
@@ -90,6 +95,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       try {
         const launched = await launch(running, binaries, pki, ports, timeoutMs);
         server = launched.server;
+        apiserver = launched.apiserver;
         await writeFile(kubeconfigPath, kubeconfig(server, pki.ca, 'temper-admin', pki.admin));
         kc = new KubeConfig();
         kc.loadFromFile(kubeconfigPath);
@@ -125,7 +131,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     };
     const what = controllers ? 'control plane (with controller-manager and scheduler)' : 'control plane';
     log(`${what} ready at ${server} in ${((Date.now() - started) / 1000).toFixed(1)}s (dir ${dir})`);
-    return { kubeconfigPath, server, caPem: pki.ca.certPem, nodeName, kc, controllers, dir, stop };
+    const api = apiserver;
+    if (api === undefined) throw new ControlPlaneError('kube-apiserver was not launched');
+    return { kubeconfigPath, server, caPem: pki.ca.certPem, nodeName, kc, controllers, dir, stopApiserver: api.stop, startApiserver: api.start, stop };
   } catch (err) {
     await killChildren(running);
     live.delete(running);
@@ -199,6 +207,8 @@ interface Ports {
 interface Launched {
   /** https://127.0.0.1:<port>, ready */
   server: string;
+  /** Stops kube-apiserver (etcd and the rest keep running) and starts it again on the same port. */
+  apiserver: { stop(): Promise<void>; start(): Promise<void> };
   /** Waits for the controller-manager's and scheduler's health endpoints (no-op without them). */
   componentsHealthy(): Promise<void>;
 }
@@ -229,7 +239,7 @@ async function launch(
   await waitFor('etcd /health', timeoutMs, () => getOk(httpRequest, `${etcdUrl}/health`, {}), etcd);
 
   const server = `https://127.0.0.1:${apiPort}`;
-  const apiserver = spawnLogged(bins.kubeApiserver, 'kube-apiserver', dir, [
+  const apiserverArgs = [
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',
     `--secure-port=${apiPort}`,
@@ -247,17 +257,33 @@ async function launch(
     // Added to the default set (which already has ServiceAccount, Priority, the webhooks, VAP).
     '--enable-admission-plugins=NodeRestriction,Priority,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy',
     '--allow-privileged=true',
-  ]);
-  running.children.push(apiserver.child);
+  ];
   const tls = { ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem };
+  let apiserver = spawnLogged(bins.kubeApiserver, 'kube-apiserver', dir, apiserverArgs);
+  running.children.push(apiserver.child);
   await waitFor('kube-apiserver /readyz', timeoutMs, () => getOk(httpsRequest, `${server}/readyz`, tls), apiserver);
+  const control = {
+    stop: async (): Promise<void> => {
+      const child = apiserver.child;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      signalGroup(child, 'SIGKILL'); // an outage, not a drain: the graceful shutdown takes a minute
+      await exited;
+      running.children = running.children.filter((c) => c !== child);
+    },
+    start: async (): Promise<void> => {
+      apiserver = spawnLogged(bins.kubeApiserver, 'kube-apiserver', dir, apiserverArgs);
+      running.children.push(apiserver.child);
+      await waitFor('kube-apiserver /readyz after a restart', timeoutMs, () => getOk(httpsRequest, `${server}/readyz`, tls), apiserver);
+    },
+  };
 
   if (ports.controllerManager === undefined || ports.scheduler === undefined) {
-    return { server, componentsHealthy: async () => {} };
+    return { server, apiserver: control, componentsHealthy: async () => {} };
   }
   const { controllerManager, scheduler } = ports;
   const componentsHealthy = await launchControllers(running, bins, pki, server, controllerManager, scheduler, timeoutMs);
-  return { server, componentsHealthy };
+  return { server, apiserver: control, componentsHealthy };
 }
 
 /**

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// temper-agent: one per node. Watches its node's pods, renders and runs scx_layered, publishes
+// the node annotations, and serves gRPC (unix socket) and HTTP (loopback) until SIGTERM.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { defaultPolicy, parsePolicy } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
+import { jsonLogger } from '../webhook/log.ts';
+import { Agent } from './agent.ts';
+import { DEFAULT_GRPC_ADDRESS, startGrpcServer } from './grpc.ts';
+import { listenHttp } from './http.ts';
+
+// scx_layered's system layer matches this comm (PcommPrefix), keeping the agent serviced.
+process.title = 'temper-agent';
+const log = jsonLogger('agent');
+
+const { values } = parseArgs({
+  options: {
+    config: { type: 'string', default: process.env.TEMPER_CONFIG },
+    kubeconfig: { type: 'string' },
+    node: { type: 'string', default: process.env.NODE_NAME },
+    'scx-binary': { type: 'string', default: '/usr/local/bin/scx_layered' },
+    'scx-arg': { type: 'string', multiple: true, default: [] },
+    'state-dir': { type: 'string', default: '/run/temper' },
+    'sched-ext-dir': { type: 'string', default: '/sys/kernel/sched_ext' },
+    'grpc-address': { type: 'string', default: DEFAULT_GRPC_ADDRESS },
+    'http-host': { type: 'string', default: '127.0.0.1' },
+    'http-port': { type: 'string', default: '8080' },
+    'stop-scheduler-on-exit': { type: 'boolean', default: false },
+  },
+});
+
+function fail(message: string): never {
+  log.error('agent failed to start', { error: message });
+  process.stderr.write(`temper-agent: ${message}\n`);
+  process.exit(1);
+}
+
+if (values.node === undefined || values.node === '') fail('no node name: set NODE_NAME (downward API spec.nodeName) or pass --node');
+let policy = defaultPolicy();
+if (values.config !== undefined) {
+  let text: string;
+  try {
+    text = readFileSync(values.config, 'utf8');
+  } catch (err) {
+    fail(`cannot read config ${values.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    policy = parsePolicy(text, values.config);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid config:\n  ${err.problems.join('\n  ')}`);
+    throw err;
+  }
+}
+const kc = new KubeConfig();
+try {
+  if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
+  else kc.loadFromDefault();
+} catch (err) {
+  fail(`cannot load kubeconfig: ${(err as Error).message}`);
+}
+
+const agent = new Agent({
+  kc, nodeName: values.node, policy, ...(values.config === undefined ? {} : { policyPath: values.config }), log,
+  scheduler: {
+    // scx_layered always serves its stats socket (/var/run/scx/root/stats); extra flags as given.
+    binary: values['scx-binary'], args: values['scx-arg'] ?? [],
+    stateDir: values['state-dir'], schedExtDir: values['sched-ext-dir'],
+  },
+});
+agent.start();
+const http = await listenHttp(agent, values['http-host'], Number(values['http-port']));
+const grpc = await startGrpcServer({ store: agent.store, status: () => agent.status(), address: values['grpc-address'] });
+log.info('agent running', { node: values.node, http: http.url, grpc: grpc.address });
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('shutting down', { signal, stopScheduler: values['stop-scheduler-on-exit'] });
+  setTimeout(() => process.exit(0), 15_000).unref();
+  await Promise.allSettled([http.close(), grpc.close(), agent.stop(values['stop-scheduler-on-exit'])]);
+  process.exit(0);
+}
+process.on('SIGTERM', () => { void shutdown('SIGTERM'); });
+process.on('SIGINT', () => { void shutdown('SIGINT'); });

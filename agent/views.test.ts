@@ -1,0 +1,106 @@
+// The views both APIs return, and their proto messages, straight from generations.
+import { describe, expect, it } from 'vitest';
+import { defaultPolicy } from '../core/config.ts';
+import { plan } from '../core/plan.ts';
+import { node, pod, uidOf } from '../test/builders.ts';
+import { GenerationStore } from './generations.ts';
+import {
+  NO_GENERATION_YET, currentGeneration, diffMessage, diffView, findDiff, findGeneration, generationMessage, generationView,
+  parseGenerationNumber, statusMessage, statusView, summaryMessage, summaryView,
+} from './views.ts';
+
+const policy = defaultPolicy();
+const small = node('small', '2');
+const big = pod({ name: 'big', namespace: 'shop', uid: uidOf(1), node: 'small', priority: 1_000_000, qos: 'Guaranteed', cpu: '3', cpuLimit: '3' });
+const web = pod({ name: 'web', namespace: 'shop', uid: uidOf(2), node: 'small', qos: 'Burstable', cpu: '250m' });
+const at = new Date(Date.UTC(2025, 5, 1));
+
+function filled(): GenerationStore {
+  const store = new GenerationStore();
+  store.record(plan(policy, small, [web]), at);
+  store.record(plan(policy, small, [web, big]), at);
+  return store;
+}
+
+describe('parseGenerationNumber', () => {
+  it.each([
+    ['1', 1],
+    ['42', 42],
+    [String(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER],
+  ])('accepts %s', (text, want) => {
+    expect(parseGenerationNumber(text, 'n')).toEqual({ ok: true, value: want });
+  });
+
+  it.each([
+    [undefined, 'n: a generation number is required'],
+    ['', 'n: a generation number is required'],
+    ['0', 'n: invalid generation number 0: generation numbers start at 1'],
+    ['-3', 'n: invalid generation number "-3": want a whole number ≥ 1'],
+    ['1e3', 'n: invalid generation number "1e3": want a whole number ≥ 1'],
+    [' 1', 'n: invalid generation number " 1": want a whole number ≥ 1'],
+    ['9007199254740992', 'n: invalid generation number 9007199254740992: too large'],
+  ])('rejects %j', (text, message) => {
+    expect(parseGenerationNumber(text, 'n')).toEqual({ ok: false, failure: { kind: 'invalid', message } });
+  });
+});
+
+describe('lookups', () => {
+  it('word the missing cases once for both APIs', () => {
+    const empty = new GenerationStore();
+    expect(currentGeneration(empty)).toEqual({ ok: false, failure: { kind: 'unavailable', message: NO_GENERATION_YET } });
+    expect(findGeneration(empty, 1)).toEqual({ ok: false, failure: { kind: 'unavailable', message: NO_GENERATION_YET } });
+    const store = filled();
+    expect(findGeneration(store, 3)).toEqual({ ok: false, failure: { kind: 'not-found', message: 'generation 3 does not exist: the newest is 2' } });
+    expect(findDiff(store, 1, 5)).toEqual({ ok: false, failure: { kind: 'not-found', message: 'generation 5 does not exist: the newest is 2' } });
+    const diff = findDiff(store, 1, 2);
+    expect(diff).toEqual({ ok: true, value: store.diff(1, 2) });
+    expect(diff.ok && diff.value.layers.map((l) => [l.layer, l.change])).toEqual([['critical', 'added'], ['normal', 'changed']]);
+  });
+});
+
+describe('views', () => {
+  it('a generation view has a fixed key order, nulls for absent values and a normalised distribution', () => {
+    const g = filled().current();
+    if (g === null) throw new Error('no generation');
+    const v = generationView(g);
+    expect(JSON.stringify(generationView(g))).toBe(JSON.stringify(v));
+    expect(Object.keys(v.layers[0] ?? {})).toEqual([
+      'name', 'tier', 'kind', 'pods', 'requestMillis', 'limitMillis', 'cpusRange', 'utilRange', 'weight', 'sliceUs',
+      'protected', 'preempt', 'exclusive', 'match', 'demoted', 'notes',
+    ]);
+    expect(v.criticalDemoted).toBe(true);
+    expect(v.distribution.critical).toEqual({ pods: 1, cpuMillis: 3000, demoted: true });
+    expect(v.distribution.normal).toEqual({ pods: 1, cpuMillis: 250, demoted: false });
+    const critical = v.layers.find((l) => l.name === 'critical');
+    expect(critical).toMatchObject({ kind: 'Grouped', demoted: true, limitMillis: 3000 });
+    expect(critical?.notes.some((n) => n.includes('demoted to Grouped'))).toBe(true);
+    const normal = v.layers.find((l) => l.name === 'normal');
+    expect(normal?.limitMillis).toBeNull(); // web has no CPU limit
+    expect(v.layers.find((l) => l.name === 'catchall')).toMatchObject({ tier: null, cpusRange: null, match: 'catch-all' });
+    expect(summaryView(g)).toEqual({ number: 2, createdAt: at.toISOString(), sha256: g.sha256, moves: [{ namespace: 'shop', name: 'big', uid: uidOf(1), from: null, to: 'critical' }] });
+  });
+
+  it('the proto messages carry the same values, with absent fields for nulls and JSON text for field values', () => {
+    const store = filled();
+    const g = store.current();
+    if (g === null) throw new Error('no generation');
+    const m = generationMessage(generationView(g));
+    expect(m.moves).toEqual([{ namespace: 'shop', name: 'big', uid: uidOf(1), from: undefined, to: 'critical' }]);
+    expect(m.layers?.find((l) => l.name === 'normal')?.limitMillis).toBeUndefined();
+    expect(m.layers?.find((l) => l.name === 'system')?.tier).toBeUndefined();
+    expect(m.distribution?.critical).toEqual({ pods: 1, cpuMillis: 3000, demoted: true });
+    expect(summaryMessage(summaryView(g)).moves).toEqual(m.moves);
+
+    const grown = plan(policy, small, [{ ...web, containers: big.containers }, big]);
+    store.record(grown, at);
+    const d = store.diff(2, 3);
+    if (d === null) throw new Error('no diff');
+    const dm = diffMessage(diffView(d));
+    const fields = diffView(d).layers.flatMap((l) => l.fields);
+    expect(fields.length).toBeGreaterThan(0);
+    expect(dm.layers?.flatMap((l) => l.fields)).toEqual(fields.map((f) => ({ path: f.path, before: JSON.stringify(f.before), after: JSON.stringify(f.after) })));
+
+    expect(statusMessage({ node: 'n', state: 'starting', message: '', generation: null, sha256: null })).toEqual({ node: 'n', state: 'starting', message: '', generation: undefined, sha256: undefined });
+    expect(statusView({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff' })).toEqual({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff' });
+  });
+});

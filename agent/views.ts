@@ -1,0 +1,276 @@
+/**
+ * What the agent shows about itself: pure converters from generations, diffs and the agent's
+ * status into the JSON the HTTP API returns (camelCase, fixed key order), and from those views
+ * into the gRPC messages of agent/proto/temper/v1/agent.proto. Both APIs go through the same
+ * views, and the lookups below word their errors once for both.
+ */
+import type { TierMove } from '../core/diff.ts';
+import type { LayerKindName, LayerPlan } from '../core/layers.ts';
+import type { LayerName, Tier } from '../core/types.ts';
+import { TIERS } from '../core/types.ts';
+import type { AssignmentRow, Generation, GenerationDiff, GenerationStore } from './generations.ts';
+import { KEPT_GENERATIONS } from './generations.ts';
+import type { AgentStatus as AgentStatusMessage } from './proto/gen/temper/v1/AgentStatus.ts';
+import type { Generation as GenerationMessage } from './proto/gen/temper/v1/Generation.ts';
+import type { GenerationDiff as GenerationDiffMessage } from './proto/gen/temper/v1/GenerationDiff.ts';
+import type { GenerationSummary as GenerationSummaryMessage } from './proto/gen/temper/v1/GenerationSummary.ts';
+import type { TierMove as TierMoveMessage } from './proto/gen/temper/v1/TierMove.ts';
+
+export type AgentState = 'enforcing' | 'degraded' | 'safe-mode' | 'unavailable' | 'starting';
+
+/** The agent's state on its node, as its supervisor reports it. */
+export interface AgentStatus {
+  node: string;
+  state: AgentState;
+  message: string;
+  /** The generation being enforced (or last attempted), null before the first. */
+  generation: number | null;
+  sha256: string | null;
+}
+
+export interface LayerView {
+  readonly name: LayerName;
+  /** null for the system and catchall layers. */
+  readonly tier: Tier | null;
+  readonly kind: LayerKindName;
+  readonly pods: number;
+  readonly requestMillis: number;
+  /** null when any member pod has no CPU limit. */
+  readonly limitMillis: number | null;
+  /** null for Open layers (no allocation). */
+  readonly cpusRange: { readonly min: number; readonly max: number } | null;
+  readonly utilRange: { readonly low: number; readonly high: number } | null;
+  readonly weight: number;
+  readonly sliceUs: number;
+  readonly protected: boolean;
+  readonly preempt: boolean;
+  readonly exclusive: boolean;
+  readonly match: LayerPlan['match'];
+  readonly demoted: boolean;
+  readonly notes: readonly string[];
+}
+
+export interface TierLoadView {
+  readonly pods: number;
+  readonly cpuMillis: number;
+  readonly demoted: boolean;
+}
+
+export type DistributionView = Readonly<Record<Tier, TierLoadView>>;
+
+export interface GenerationSummaryView {
+  readonly number: number;
+  readonly createdAt: string;
+  readonly sha256: string;
+  readonly moves: readonly TierMove[];
+}
+
+export interface GenerationView {
+  readonly number: number;
+  readonly createdAt: string;
+  readonly sha256: string;
+  /** The exact config bytes the scheduler gets; sha256 is their hash. */
+  readonly configJson: string;
+  readonly assignments: readonly AssignmentRow[];
+  readonly layers: readonly LayerView[];
+  readonly distribution: DistributionView;
+  readonly criticalDemoted: boolean;
+  readonly moves: readonly TierMove[];
+}
+
+export interface FieldChangeView {
+  readonly path: string;
+  /** The JSON value before and after (null when absent). */
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface LayerChangeView {
+  readonly layer: string;
+  readonly change: 'added' | 'removed' | 'changed';
+  readonly fields: readonly FieldChangeView[];
+}
+
+export interface DiffView {
+  readonly from: number;
+  readonly to: number;
+  readonly layers: readonly LayerChangeView[];
+  readonly moves: readonly TierMove[];
+  /** Unified diff of the two configs' bytes; empty when identical. */
+  readonly text: string;
+}
+
+// ---- views (the HTTP JSON) ----------------------------------------------------------------
+
+export function statusView(s: AgentStatus): AgentStatus {
+  return { node: s.node, state: s.state, message: s.message, generation: s.generation, sha256: s.sha256 };
+}
+
+const moveView = (m: TierMove): TierMove => ({ namespace: m.namespace, name: m.name, uid: m.uid, from: m.from, to: m.to });
+
+const rowView = (r: AssignmentRow): AssignmentRow => ({
+  namespace: r.namespace, name: r.name, uid: r.uid, tier: r.tier, layer: r.layer, priority: r.priority, qosClass: r.qosClass, reason: r.reason,
+});
+
+export function layerView(l: LayerPlan): LayerView {
+  return {
+    name: l.name,
+    tier: l.tier,
+    kind: l.kind,
+    pods: l.pods,
+    requestMillis: l.requestMillis,
+    limitMillis: l.limitMillis,
+    cpusRange: l.cpusRange === null ? null : { min: l.cpusRange[0], max: l.cpusRange[1] },
+    utilRange: l.utilRange === null ? null : { low: l.utilRange[0], high: l.utilRange[1] },
+    weight: l.weight,
+    sliceUs: l.sliceUs,
+    protected: l.protected,
+    preempt: l.preempt,
+    exclusive: l.exclusive,
+    match: l.match,
+    demoted: l.demoted,
+    notes: [...l.notes],
+  };
+}
+
+export function summaryView(g: Generation): GenerationSummaryView {
+  return { number: g.number, createdAt: g.createdAt, sha256: g.sha256, moves: g.moves.map(moveView) };
+}
+
+export function generationView(g: Generation): GenerationView {
+  const distribution = Object.fromEntries(TIERS.map((tier) => {
+    const load = g.distribution[tier];
+    return [tier, { pods: load.pods, cpuMillis: load.cpuMillis, demoted: load.demoted === true }];
+  })) as Record<Tier, TierLoadView>;
+  return {
+    number: g.number,
+    createdAt: g.createdAt,
+    sha256: g.sha256,
+    configJson: g.configJson,
+    assignments: g.assignments.map(rowView),
+    layers: g.layers.map(layerView),
+    distribution,
+    criticalDemoted: g.criticalDemoted,
+    moves: g.moves.map(moveView),
+  };
+}
+
+export function diffView(d: GenerationDiff): DiffView {
+  return {
+    from: d.from,
+    to: d.to,
+    layers: d.layers.map((l) => ({
+      layer: l.layer,
+      change: l.change,
+      fields: l.fields.map((f) => ({ path: f.path, before: f.before ?? null, after: f.after ?? null })),
+    })),
+    moves: d.moves.map(moveView),
+    text: d.text,
+  };
+}
+
+// ---- gRPC messages (agent.proto), from the views ----------------------------------------
+
+// proto3 has no null: an absent optional field is what null means in the views.
+const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+const moveMessage = (m: TierMove): TierMoveMessage => ({ namespace: m.namespace, name: m.name, uid: m.uid, from: orUndefined(m.from), to: orUndefined(m.to) });
+
+export function statusMessage(s: AgentStatus): AgentStatusMessage {
+  return { node: s.node, state: s.state, message: s.message, generation: orUndefined(s.generation), sha256: orUndefined(s.sha256) };
+}
+
+export function summaryMessage(v: GenerationSummaryView): GenerationSummaryMessage {
+  return { number: v.number, createdAt: v.createdAt, sha256: v.sha256, moves: v.moves.map(moveMessage) };
+}
+
+export function generationMessage(v: GenerationView): GenerationMessage {
+  return {
+    number: v.number,
+    createdAt: v.createdAt,
+    sha256: v.sha256,
+    configJson: v.configJson,
+    assignments: v.assignments.map((r) => ({ ...r })),
+    layers: v.layers.map((l) => ({
+      ...l,
+      tier: orUndefined(l.tier),
+      limitMillis: orUndefined(l.limitMillis),
+      cpusRange: l.cpusRange === null ? null : { ...l.cpusRange },
+      utilRange: l.utilRange === null ? null : { ...l.utilRange },
+      notes: [...l.notes],
+    })),
+    distribution: { ...v.distribution },
+    criticalDemoted: v.criticalDemoted,
+    moves: v.moves.map(moveMessage),
+  };
+}
+
+/** Field values travel as JSON text in the proto (a value can be a number, array, object, …). */
+export function diffMessage(v: DiffView): GenerationDiffMessage {
+  return {
+    from: v.from,
+    to: v.to,
+    layers: v.layers.map((l) => ({
+      layer: l.layer,
+      change: l.change,
+      fields: l.fields.map((f) => ({ path: f.path, before: JSON.stringify(f.before), after: JSON.stringify(f.after) })),
+    })),
+    moves: v.moves.map(moveMessage),
+    text: v.text,
+  };
+}
+
+// ---- lookups shared by both APIs --------------------------------------------------------
+
+/** Why a lookup failed: the gRPC status / HTTP status each API maps it to. */
+export type LookupFailure =
+  | { readonly kind: 'invalid'; readonly message: string }
+  | { readonly kind: 'not-found'; readonly message: string }
+  | { readonly kind: 'unavailable'; readonly message: string };
+
+export type Lookup<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: LookupFailure };
+
+const fail = <T>(kind: LookupFailure['kind'], message: string): Lookup<T> => ({ ok: false, failure: { kind, message } });
+
+export const NO_GENERATION_YET = 'no config generation yet: the agent has not rendered a config for its node';
+
+/**
+ * A generation number from a request (an HTTP path or query value, or a proto uint64 carried as
+ * a decimal string): a whole number from 1 up to 2^53 − 1. `what` names it in the message.
+ */
+export function parseGenerationNumber(text: string | undefined, what: string): Lookup<number> {
+  if (text === undefined || text === '') return fail('invalid', `${what}: a generation number is required`);
+  if (!/^\d+$/.test(text)) return fail('invalid', `${what}: invalid generation number ${JSON.stringify(text)}: want a whole number ≥ 1`);
+  const n = Number(text);
+  if (n < 1) return fail('invalid', `${what}: invalid generation number ${text}: generation numbers start at 1`);
+  if (!Number.isSafeInteger(n)) return fail('invalid', `${what}: invalid generation number ${text}: too large`);
+  return { ok: true, value: n };
+}
+
+/** The current generation, or `unavailable` before the first. */
+export function currentGeneration(store: GenerationStore): Lookup<Generation> {
+  const current = store.current();
+  return current === null ? fail('unavailable', NO_GENERATION_YET) : { ok: true, value: current };
+}
+
+/** Generation `n`, or why it is not there: not yet recorded, no longer kept, or none at all. */
+export function findGeneration(store: GenerationStore, n: number): Lookup<Generation> {
+  const found = store.get(n);
+  if (found !== null) return { ok: true, value: found };
+  const kept = store.list();
+  const oldest = kept[0];
+  const newest = kept.at(-1);
+  if (oldest === undefined || newest === undefined) return fail('unavailable', NO_GENERATION_YET);
+  if (n > newest.number) return fail('not-found', `generation ${n} does not exist: the newest is ${newest.number}`);
+  return fail('not-found', `generation ${n} is no longer kept: the agent keeps the last ${KEPT_GENERATIONS} (now ${oldest.number}–${newest.number})`);
+}
+
+/** The diff from generation `a` to `b`, or why either is missing (the first missing one is named). */
+export function findDiff(store: GenerationStore, a: number, b: number): Lookup<GenerationDiff> {
+  for (const n of [a, b]) {
+    const found = findGeneration(store, n);
+    if (!found.ok) return found;
+  }
+  const diff = store.diff(a, b);
+  return diff === null ? fail('not-found', `generation ${a} or ${b} is no longer kept`) : { ok: true, value: diff };
+}
