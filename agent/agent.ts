@@ -67,7 +67,8 @@ export class Agent {
     this.o = { debounceMs: 100, maxDelayMs: 1000, publishIntervalMs: 2000, ...options };
     this.policy = options.policy;
     this.registry = options.registry ?? new Registry();
-    collectDefaultMetrics({ register: this.registry, prefix: 'temper_agent_' });
+    // Event-loop lag sampled once a second: prom-client's 10 ms default wakes an idle agent 100×/s.
+    collectDefaultMetrics({ register: this.registry, prefix: 'temper_agent_', eventLoopMonitoringPrecision: 1000 });
     const r = [this.registry];
     this.m = {
       generations: new Counter({ name: 'temper_agent_generations_total', help: 'Config generations created', registers: r }),

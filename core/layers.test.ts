@@ -191,3 +191,13 @@ describe('renderLayers: many pods', () => {
     expect(p.layers.map((l) => l.name)).toEqual(['system', 'critical', 'normal', 'low', 'catchall']);
   });
 });
+
+describe('renderLayers: very large tiers', () => {
+  it(`splits a tier over several CgroupRegex clauses of at most ${1000} pods`, () => {
+    const pods = Array.from({ length: 2100 }, (_, i) => pod({ name: `x${i}`, uid: uidOf(i + 1), cpu: '1m' }));
+    const l = plan(policy, node('node-1', '256'), pods).layers.find((x) => x.name === 'normal');
+    expect(l?.spec.matches).toHaveLength(3);
+    const sizes = l?.spec.matches.map((b) => ((b[0] as { CgroupRegex: string }).CgroupRegex.match(/_/g)?.length ?? 0) / 4);
+    expect(sizes).toEqual([1000, 1000, 100]);
+  });
+});

@@ -111,13 +111,18 @@ export function podsCgroupRegex(driver: CgroupDriver, members: readonly LayerMem
   return `^/sys/fs/cgroup/(?:${groups.join('|')})(?:/.*)?$`;
 }
 
-/** Match blocks for a layer: fixed blocks plus one prefix per pod, or one regex when that overflows. */
+/**
+ * Match blocks for a layer: fixed blocks plus one prefix per pod, or, when that overflows the OR
+ * blocks, one regex per `maxRegexPods` pods.
+ */
 function matchesFor(driver: CgroupDriver, fixed: readonly LayerMatch[][], members: readonly LayerMember[]): { matches: LayerMatch[][]; match: 'cgroup-prefix' | 'cgroup-regex' } {
   if (fixed.length + members.length <= SCX_LIMITS.maxOrBlocks) {
     const perPod = members.map((m): LayerMatch[] => [{ CgroupPrefix: podCgroupPath(driver, m.qosClass, m.uid) }]);
     return { matches: [...fixed, ...perPod], match: 'cgroup-prefix' };
   }
-  return { matches: [...fixed, [{ CgroupRegex: podsCgroupRegex(driver, members) }]], match: 'cgroup-regex' };
+  const chunks: LayerMember[][] = [];
+  for (let i = 0; i < members.length; i += SCX_LIMITS.maxRegexPods) chunks.push(members.slice(i, i + SCX_LIMITS.maxRegexPods));
+  return { matches: [...fixed, ...chunks.map((c): LayerMatch[] => [{ CgroupRegex: podsCgroupRegex(driver, c) }])], match: 'cgroup-regex' };
 }
 
 function sum(values: readonly number[]): number {

@@ -22,6 +22,12 @@ export const SCX_LIMITS = {
   maxNameBytes: 127,
   /** MAX_CGROUP_REGEXES: CgroupRegex clauses across the whole config. */
   maxCgroupRegexes: 16,
+  /**
+   * Pod UIDs Temper puts in one CgroupRegex clause. Rust's regex crate refuses patterns whose
+   * compiled form exceeds 10 MiB, which a UID alternation reaches near 4,700 UIDs (bpf/SCHEMA.md);
+   * larger sets are split over several clauses.
+   */
+  maxRegexPods: 1000,
   /** Task-hint values (the hint map has 1025 entries). */
   maxHint: 1024,
   /** Layer weights are clamped to [1, 10000]; Temper emits only values inside. */

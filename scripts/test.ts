@@ -1,5 +1,6 @@
-// The whole suite, as the README's test command and CI run it: lint, typecheck, then every
-// vitest project. Ends with one summary line "tests: N passed, N failed, N skipped".
+// The whole suite, as the README's test command and CI run it: lint, typecheck, install the test
+// infrastructure (Kubernetes binaries, scx_layered, the sched_ext kernel) into caches outside the
+// repo, then every vitest project. Ends with one line "tests: N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -36,6 +37,10 @@ failed += step('typecheck (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json']) 
 
 // Test infrastructure, installed into caches outside the repo (idempotent; seconds when cached).
 failed += step('install: kube-apiserver, etcd, controller-manager, scheduler (Go modules)', process.execPath, [join(root, 'test', 'infra', 'install-k8s.ts')]) === 0 ? 0 : 1;
+failed += step('install: scx_layered (crates.io, clang-22)', 'bash', [join(root, 'bpf', 'install-scx.sh')]) === 0 ? 0 : 1;
+failed += step('install: sched_ext test kernel (Debian sid, private apt) and qemu', 'bash', [join(root, 'bpf', 'install-kernel.sh')]) === 0 ? 0 : 1;
+// With everything installed, the kernel suites must run: missing prerequisites fail, not skip.
+process.env.TEMPER_REQUIRE_VM = '1';
 
 const out = mkdtempSync(join(tmpdir(), 'temper-test-'));
 const report = join(out, 'vitest.json');
