@@ -11,7 +11,7 @@ import { distributionAnnotation, parsePolicy } from '../core/config.ts';
 import { ConfigError, InputError } from '../core/errors.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
-import { plan, serializeDistribution } from '../core/plan.ts';
+import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
 import type { PodInfo } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
 import type { Logger } from '../webhook/log.ts';
@@ -112,10 +112,7 @@ export class Agent {
 
   /** Every pod currently on the node with its tier, including those no layer matches. */
   pods(): readonly AssignmentRow[] {
-    return this.latest?.pods.map((p) => ({
-      namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, tier: p.assignment.tier, layer: p.assignment.layer,
-      priority: p.assignment.priority, qosClass: p.assignment.qosClass, reason: p.assignment.reason,
-    })) ?? [];
+    return this.latest?.pods.map(tierRowOf) ?? [];
   }
 
   onStatus(listener: (s: AgentStatus) => void): () => void {

@@ -6,21 +6,12 @@ import type { PodTier, TierMove } from '../core/diff.ts';
 import { diffLayers, tierMoves, unifiedDiff } from '../core/diff.ts';
 import type { LayerChange } from '../core/diff.ts';
 import type { LayerPlan } from '../core/layers.ts';
-import type { Plan, QosDistribution } from '../core/plan.ts';
+import type { Plan, QosDistribution, TierRow } from '../core/plan.ts';
+import { tierRowOf } from '../core/plan.ts';
 import type { LayeredConfig } from '../core/scx.ts';
-import type { LayerName, QosClass, TierName } from '../core/types.ts';
 
-/** One pod's row in a generation (the `tiers -o json` shape). */
-export interface AssignmentRow {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
-  readonly tier: TierName;
-  readonly layer: LayerName;
-  readonly priority: number;
-  readonly qosClass: QosClass;
-  readonly reason: string;
-}
+/** One pod's row in a generation: the `tiers -o json` shape. */
+export type AssignmentRow = TierRow;
 
 export interface Generation {
   /** 1, 2, 3, … for the agent process's lifetime. */
@@ -48,13 +39,6 @@ export interface GenerationDiff {
 }
 
 export const KEPT_GENERATIONS = 50;
-
-function rowsOf(plan: Plan): AssignmentRow[] {
-  return plan.pods.map((p) => ({
-    namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, tier: p.assignment.tier, layer: p.assignment.layer,
-    priority: p.assignment.priority, qosClass: p.assignment.qosClass, reason: p.assignment.reason,
-  }));
-}
 
 const podTiers = (rows: readonly AssignmentRow[]): PodTier[] => rows.map((r) => ({ namespace: r.namespace, name: r.name, uid: r.uid, tier: r.tier }));
 
@@ -86,7 +70,7 @@ export class GenerationStore {
   record(plan: Plan, now: Date): Generation | null {
     const current = this.current();
     if (current !== null && current.sha256 === plan.configSha256) return null;
-    const assignments = rowsOf(plan);
+    const assignments = plan.pods.map(tierRowOf);
     const generation: Generation = {
       number: this.next++,
       createdAt: now.toISOString(),

@@ -1,8 +1,7 @@
 /** Errors are values with context: each names the input and the exact problem. */
 
-/** A Kubernetes object or manifest Temper cannot use. `problems` lists every problem found. */
-export class InputError extends Error {
-  override name = 'InputError';
+/** An error that carries every problem found, each a complete sentence naming its location. */
+export class ProblemsError extends Error {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
     super(problems.join('\n'));
@@ -10,14 +9,14 @@ export class InputError extends Error {
   }
 }
 
-/** An invalid Temper configuration. `problems` lists every problem, each naming its key. */
-export class ConfigError extends Error {
+/** A Kubernetes object or manifest Temper cannot use. */
+export class InputError extends ProblemsError {
+  override name = 'InputError';
+}
+
+/** An invalid Temper configuration; each problem names its key. */
+export class ConfigError extends ProblemsError {
   override name = 'ConfigError';
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.problems = problems;
-  }
 }
 
 /** Collects problems under a location prefix so a whole input can be reported at once. */

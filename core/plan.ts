@@ -12,7 +12,7 @@ import type { LayeredConfig } from './scx.ts';
 import { serializeConfig, validateLayeredConfig } from './scx.ts';
 import type { TierAssignment } from './tier.ts';
 import { exclusionOf, knownClasses, tierOf } from './tier.ts';
-import type { LayerName, NodeInfo, PodInfo, PriorityClassInfo, Tier } from './types.ts';
+import type { LayerName, NodeInfo, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } from './types.ts';
 import { TIERS } from './types.ts';
 
 /** A pod with its tier assignment and the CPU it accounts for. */
@@ -21,6 +21,29 @@ export interface PlacedPod {
   readonly assignment: TierAssignment;
   readonly requestMillis: number;
   readonly limitMillis: number | null;
+}
+
+/**
+ * One pod's row, the JSON contract of `kubectl temper tiers -o json` (offline and live), of the
+ * agent's generations and of its /api/v1/pods.
+ */
+export interface TierRow {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly tier: TierName;
+  readonly layer: LayerName;
+  readonly priority: number;
+  readonly qosClass: QosClass;
+  readonly reason: string;
+}
+
+export function tierRowOf(p: PlacedPod): TierRow {
+  const a = p.assignment;
+  return {
+    namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, tier: a.tier, layer: a.layer,
+    priority: a.priority, qosClass: a.qosClass, reason: a.reason,
+  };
 }
 
 /** One tier's entry in the node annotation. */

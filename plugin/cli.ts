@@ -4,9 +4,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import type { Policy } from '../core/config.ts';
-import { ConfigError, InputError } from '../core/errors.ts';
+import { InputError, ProblemsError } from '../core/errors.ts';
 import { explainPod } from '../core/explain.ts';
-import { classifyPods, plan, serializeDistribution } from '../core/plan.ts';
+import { classifyPods, plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
 import { UnresolvedPriorityError } from '../core/tier.ts';
 import type { CgroupDriver } from '../core/types.ts';
 import { CGROUP_DRIVERS } from '../core/types.ts';
@@ -15,7 +15,7 @@ import type { ClusterFlags } from './live.ts';
 import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
 import { readManifests, readNode, readPolicy } from './manifests.ts';
 import type { OutputFormat } from './output.ts';
-import { OUTPUT_FORMATS, formatTierRows, tierRowOf } from './output.ts';
+import { OUTPUT_FORMATS, formatTierRows } from './output.ts';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -184,7 +184,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       // commander has already printed its message (or the help text for --help/--version).
       return err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof InputError || err instanceof ConfigError) {
+    if (err instanceof ProblemsError) {
       for (const p of err.problems) io.stderr(`error: ${p}\n`);
       return 1;
     }

@@ -1,31 +1,10 @@
 /** kubectl-style output of tier assignments: tables for people, JSON/YAML for scripts. */
 import Table from 'cli-table3';
 import { stringify } from 'yaml';
-import type { PlacedPod } from '../core/plan.ts';
-import type { LayerName, QosClass, TierName } from '../core/types.ts';
-
-/** The JSON contract of `kubectl temper tiers -o json`, one object per pod (offline and live alike). */
-export interface TierRow {
-  readonly namespace: string;
-  readonly name: string;
-  readonly uid: string;
-  readonly tier: TierName;
-  readonly layer: LayerName;
-  readonly priority: number;
-  readonly qosClass: QosClass;
-  readonly reason: string;
-}
+import type { TierRow } from '../core/plan.ts';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-export function tierRowOf(p: PlacedPod): TierRow {
-  const a = p.assignment;
-  return {
-    namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, tier: a.tier, layer: a.layer,
-    priority: a.priority, qosClass: a.qosClass, reason: a.reason,
-  };
-}
 
 /** A borderless, left-aligned table like kubectl's. */
 function plainTable(head: string[], rows: string[][]): string {

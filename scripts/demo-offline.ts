@@ -2,9 +2,9 @@
 // manifests/examples/, rendered into tiers, the scx_layered config and the node annotation.
 import { join } from 'node:path';
 import { defaultPolicy, distributionAnnotation } from '../core/config.ts';
-import { plan, serializeDistribution } from '../core/plan.ts';
+import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
 import { readManifests, readNode } from '../plugin/manifests.ts';
-import { formatTierRows, tierRowOf } from '../plugin/output.ts';
+import { formatTierRows } from '../plugin/output.ts';
 
 const examples = join(import.meta.dirname, '..', 'manifests', 'examples');
 const policy = defaultPolicy();

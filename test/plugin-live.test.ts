@@ -9,9 +9,8 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultPolicy } from '../core/config.ts';
 import { podFromObject } from '../core/objects.ts';
-import { classifyPods } from '../core/plan.ts';
+import { classifyPods, tierRowOf } from '../core/plan.ts';
 import { main } from '../plugin/cli.ts';
-import { tierRowOf } from '../plugin/output.ts';
 import { installPriorityClasses } from './harness/webhook.ts';
 import { ensureNamespace } from './infra/controlplane.ts';
 

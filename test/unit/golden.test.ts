@@ -2,10 +2,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyPods, plan, serializeDistribution } from '../../core/plan.ts';
+import { classifyPods, plan, serializeDistribution, tierRowOf } from '../../core/plan.ts';
 import { validateLayeredConfig } from '../../core/scx.ts';
 import { readManifests, readNode, readPolicy } from '../../plugin/manifests.ts';
-import { tierRowOf } from '../../plugin/output.ts';
 
 const root = join(import.meta.dirname, '..', 'golden');
 const update = process.env.UPDATE_GOLDEN === '1';
