@@ -5,22 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
-import { node, pod, uidOf } from '../test/builders.ts';
+import { node, pod, threePlans, uidOf } from '../test/builders.ts';
 import { apiRouter } from './api.ts';
 import { GenerationStore, KEPT_GENERATIONS } from './generations.ts';
 import type { AgentStatus, DiffView, GenerationSummaryView, GenerationView } from './views.ts';
 
 const policy = defaultPolicy();
 const worker = node('worker-1', '8');
-const api = pod({ name: 'api', namespace: 'shop', uid: uidOf(1), node: 'worker-1', qos: 'Burstable', cpu: '500m' });
-const batch = pod({ name: 'batch', namespace: 'jobs', uid: uidOf(2), node: 'worker-1', qos: 'BestEffort' });
-const db = (cpu: string) => pod({ name: 'db', namespace: 'shop', uid: uidOf(3), node: 'worker-1', priority: 1_000_000, qos: 'Guaranteed', cpu, cpuLimit: cpu });
-const plans = [
-  plan(policy, worker, [api, batch]),
-  plan(policy, worker, [api, batch, db('1')]),
-  plan(policy, worker, [{ ...api, priority: 100_000 }, batch, db('2')]),
-];
-const at = (minute: number): Date => new Date(Date.UTC(2025, 0, 1, 12, minute));
+const { plans, at } = threePlans();
 
 let store: GenerationStore;
 let status: AgentStatus;

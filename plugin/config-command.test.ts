@@ -11,20 +11,13 @@ import { GenerationStore, KEPT_GENERATIONS } from '../agent/generations.ts';
 import type { AgentStatus } from '../agent/views.ts';
 import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
-import { node, pod, uidOf } from '../test/builders.ts';
+import { node, pod, threePlans, uidOf } from '../test/builders.ts';
 import { main } from './cli.ts';
 import { agentPodName, formatDiff, onlyNodeName } from './config-command.ts';
 
 const policy = defaultPolicy();
 const worker = node('worker-1', '8');
-const api = pod({ name: 'api', namespace: 'shop', uid: uidOf(1), node: 'worker-1', qos: 'Burstable', cpu: '500m' });
-const batch = pod({ name: 'batch', namespace: 'jobs', uid: uidOf(2), node: 'worker-1', qos: 'BestEffort' });
-const db = (cpu: string) => pod({ name: 'db', namespace: 'shop', uid: uidOf(3), node: 'worker-1', priority: 1_000_000, qos: 'Guaranteed', cpu, cpuLimit: cpu });
-const plans = [
-  plan(policy, worker, [api, batch]),
-  plan(policy, worker, [api, batch, db('1')]),
-  plan(policy, worker, [{ ...api, priority: 100_000 }, batch, db('2')]),
-];
+const { plans, at } = threePlans();
 
 interface Agent {
   readonly url: string;
@@ -48,7 +41,6 @@ const stop = (a: Agent): Promise<unknown> => {
   return new Promise((ok) => a.server.close(ok));
 };
 
-const at = (minute: number): Date => new Date(Date.UTC(2025, 0, 1, 12, minute));
 let agent: Agent;
 let empty: Agent;
 beforeAll(async () => {

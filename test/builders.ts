@@ -1,5 +1,8 @@
 /** Test builders: Kubernetes-shaped pod/node objects, parsed through core's real edge parser. */
+import { defaultPolicy } from '../core/config.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
+import type { Plan } from '../core/plan.ts';
+import { plan } from '../core/plan.ts';
 import type { NodeInfo, PodInfo } from '../core/types.ts';
 
 export interface PodSpecInput {
@@ -75,4 +78,24 @@ export function nodeObject(name = 'node-1', cpu = '8', allocatable?: string): Re
 
 export function node(name = 'node-1', cpu = '8'): NodeInfo {
   return nodeFromObject(nodeObject(name, cpu), 'test');
+}
+
+/**
+ * One node's plans over time, for generation tests: two pods; then a Critical `db`; then `api`
+ * re-tiered to High and `db` grown. `at(i)` is the i-th generation's time.
+ */
+export function threePlans(): { plans: Plan[]; at: (minute: number) => Date } {
+  const policy = defaultPolicy();
+  const worker = node('worker-1', '8');
+  const api = pod({ name: 'api', namespace: 'shop', uid: uidOf(1), node: 'worker-1', qos: 'Burstable', cpu: '500m' });
+  const batch = pod({ name: 'batch', namespace: 'jobs', uid: uidOf(2), node: 'worker-1', qos: 'BestEffort' });
+  const db = (cpu: string) => pod({ name: 'db', namespace: 'shop', uid: uidOf(3), node: 'worker-1', priority: 1_000_000, qos: 'Guaranteed', cpu, cpuLimit: cpu });
+  return {
+    plans: [
+      plan(policy, worker, [api, batch]),
+      plan(policy, worker, [api, batch, db('1')]),
+      plan(policy, worker, [{ ...api, priority: 100_000 }, batch, db('2')]),
+    ],
+    at: (minute) => new Date(Date.UTC(2025, 0, 1, 12, minute)),
+  };
 }
