@@ -9,10 +9,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Policy } from '../core/config.ts';
 import { distributionAnnotation, parsePolicy } from '../core/config.ts';
 import { ConfigError, InputError } from '../core/errors.ts';
-import { nodeFromObject, podFromObject } from '../core/objects.ts';
+import { nodeFromObject, podFromObject, priorityClassFromObject } from '../core/objects.ts';
+import { knownClasses } from '../core/tier.ts';
 import type { Plan } from '../core/plan.ts';
 import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
-import type { PodInfo } from '../core/types.ts';
+import type { PodInfo, PriorityClassInfo } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
 import type { Logger } from '../webhook/log.ts';
 import type { AssignmentRow } from './generations.ts';
@@ -162,7 +163,7 @@ export class Agent {
     const since = this.pendingSince ?? Date.now();
     this.pendingSince = null;
     const watch = this.watch;
-    if (watch === null || !watch.pods.synced() || !watch.node.synced()) return;
+    if (watch === null || !watch.pods.synced() || !watch.node.synced() || !watch.classes.synced()) return;
     this.m.watchRestarts.set({ informer: 'pods' }, watch.pods.restarts());
     this.m.watchRestarts.set({ informer: 'node' }, watch.node.restarts());
     const nodeObj = watch.node.list()[0];
@@ -172,16 +173,32 @@ export class Agent {
     }
     try {
       const node = nodeFromObject({ ...nodeObj, kind: 'Node' }, `node ${this.o.nodeName}`);
+      const classes: PriorityClassInfo[] = [];
+      for (const pc of watch.classes.list()) {
+        try {
+          classes.push(priorityClassFromObject(pc, `priorityclass ${pc.metadata?.name ?? ''}`));
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+        }
+      }
+      const known = knownClasses(this.policy, classes);
       const pods: PodInfo[] = [];
       for (const p of watch.pods.list()) {
         try {
-          pods.push(podFromObject(p, `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`));
+          const pod = podFromObject(p, `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
+          // Only when the Priority plugin is off can a pod name a class without a priority; one
+          // such pod must not stop the node's whole plan.
+          if (pod.priority === null && pod.priorityClassName !== null && !known.has(pod.priorityClassName)) {
+            this.o.log.warn('pod skipped: unknown PriorityClass and no spec.priority', { pod: `${pod.namespace}/${pod.name}`, priorityClassName: pod.priorityClassName });
+            continue;
+          }
+          pods.push(pod);
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
           this.o.log.warn('pod skipped: not understood', { error: err.message });
         }
       }
-      const result = plan(this.policy, node, pods);
+      const result = plan(this.policy, node, pods, classes);
       this.latest = result;
       for (const tier of [...TIERS, 'system'] as const) this.m.pods.set({ tier }, result.pods.filter((p) => p.assignment.tier === tier).length);
       const annotations = nodeObj.metadata?.annotations ?? {};

@@ -4,8 +4,8 @@
  * any error except 410 Gone (which re-lists), and can hang silently on a half-open connection;
  * each informer here restarts with backoff after errors and a watchdog restarts a silent one.
  */
-import type { KubeConfig, KubernetesObject, V1Node, V1Pod } from '@kubernetes/client-node';
-import { CoreV1Api, ListWatch, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
+import { CoreV1Api, ListWatch, PatchStrategy, SchedulingV1Api, Watch, setHeaderOptions } from '@kubernetes/client-node';
 import type { Logger } from '../webhook/log.ts';
 
 export interface ResilienceOptions {
@@ -82,10 +82,12 @@ function resilient<T extends KubernetesObject>(
 export interface NodeWatch {
   readonly pods: ResilientInformer<V1Pod>;
   readonly node: ResilientInformer<V1Node>;
+  /** PriorityClasses: to resolve a pod that names a class but has no spec.priority. */
+  readonly classes: ResilientInformer<V1PriorityClass>;
   stop(): Promise<void>;
 }
 
-/** Watches the pods scheduled to `nodeName` (field selector spec.nodeName) and the Node itself. */
+/** Watches the pods scheduled to `nodeName` (field selector spec.nodeName), the Node itself and the PriorityClasses. */
 export function watchNode(kc: KubeConfig, nodeName: string, log: Logger, onChange: () => void, options: ResilienceOptions = {}): NodeWatch {
   const o: Required<ResilienceOptions> = { backoffMs: 1000, maxBackoffMs: 30_000, staleAfterMs: 300_000, ...options };
   const core = kc.makeApiClient(CoreV1Api);
@@ -94,7 +96,9 @@ export function watchNode(kc: KubeConfig, nodeName: string, log: Logger, onChang
   const watch = new Watch(kc);
   const pods = resilient('pods', new ListWatch<V1Pod>('/api/v1/pods', watch, () => core.listPodForAllNamespaces({ fieldSelector: podSelector }), false, undefined, podSelector), log, onChange, o);
   const node = resilient('node', new ListWatch<V1Node>('/api/v1/nodes', watch, () => core.listNode({ fieldSelector: nodeSelector }), false, undefined, nodeSelector), log, onChange, o);
-  return { pods, node, stop: async () => { await Promise.all([pods.stop(), node.stop()]); } };
+  const scheduling = kc.makeApiClient(SchedulingV1Api);
+  const classes = resilient('priorityclasses', new ListWatch<V1PriorityClass>('/apis/scheduling.k8s.io/v1/priorityclasses', watch, () => scheduling.listPriorityClass(), false), log, onChange, o);
+  return { pods, node, classes, stop: async () => { await Promise.all([pods.stop(), node.stop(), classes.stop()]); } };
 }
 
 /**

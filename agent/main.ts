@@ -72,7 +72,12 @@ const agent = new Agent({
 agent.start();
 const http = await listenHttp(agent, values['http-host'], Number(values['http-port']));
 const grpc = await startGrpcServer({ store: agent.store, status: () => agent.status(), address: values['grpc-address'] });
-log.info('agent running', { node: values.node, http: http.url, grpc: grpc.address });
+// Downward API: the agent's own pod. Its namespace must be Temper's, whose pods the system layer keeps.
+const podNamespace = process.env.POD_NAMESPACE;
+if (podNamespace !== undefined && podNamespace !== policy.naming.namespace) {
+  log.warn('the agent runs outside naming.namespace: its pod is not in the system layer', { podNamespace, namespace: policy.naming.namespace });
+}
+log.info('agent running', { node: values.node, pod: process.env.POD_NAME ?? null, podNamespace: podNamespace ?? null, http: http.url, grpc: grpc.address });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
