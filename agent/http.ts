@@ -1,6 +1,7 @@
-/** The agent's HTTP server: health, Prometheus metrics and the read-only JSON API (/api/v1). */
+/** The agent's HTTP server: health, Prometheus metrics, the read-only JSON API (/api/v1) and the dashboard (/). */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import express from 'express';
 import type { Agent } from './agent.ts';
 import { apiRouter } from './api.ts';
@@ -10,6 +11,11 @@ export interface RunningHttp {
   readonly url: string;
   close(): Promise<void>;
 }
+
+/** The dashboard's static files (agent/dashboard: plain HTML, CSS and ES modules, no build step). */
+const DASHBOARD_DIR = join(import.meta.dirname, 'dashboard');
+/** Same-origin scripts, styles, images and API calls only: no inline code, no third parties, no framing. */
+export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export function agentApp(agent: Agent): express.Express {
   const app = express();
@@ -24,6 +30,15 @@ export function agentApp(agent: Agent): express.Express {
     res.type(agent.registry.contentType).send(await agent.registry.metrics());
   });
   app.use('/api/v1', apiRouter({ store: agent.store, status: () => agent.status(), onStatus: (l) => agent.onStatus(l), pods: () => agent.pods() }));
+  app.use(express.static(DASHBOARD_DIR, {
+    index: 'index.html',
+    setHeaders: (res) => {
+      res.setHeader('content-security-policy', DASHBOARD_CSP);
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('referrer-policy', 'no-referrer');
+      res.setHeader('cache-control', 'no-cache'); // revalidate: an upgraded agent serves new files
+    },
+  }));
   return app;
 }
 

@@ -11,6 +11,7 @@ import { UnresolvedPriorityError } from '../core/tier.ts';
 import type { CgroupDriver } from '../core/types.ts';
 import { CGROUP_DRIVERS } from '../core/types.ts';
 import { registerConfigCommand } from './config-command.ts';
+import { registerDashboardCommand } from './dashboard-command.ts';
 import type { ClusterFlags } from './live.ts';
 import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
 import { readManifests, readNode, readPolicy } from './manifests.ts';
@@ -166,6 +167,7 @@ function build(io: CliIo): Command {
     });
 
   registerConfigCommand(program, io);
+  registerDashboardCommand(program, io);
   return program;
 }
 

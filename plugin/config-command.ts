@@ -26,14 +26,18 @@ export class AgentApiError extends ClusterError {
   override name = 'AgentApiError';
 }
 
-interface ConfigOptions extends ClusterFlags {
+/** How to reach a node's agent: `--agent-url`, or the agent pod on `--node` (shared with `dashboard`). */
+export interface AgentLocator extends ClusterFlags {
   node?: string;
-  generation?: number;
-  diff?: GenerationRange;
-  output?: 'json' | 'yaml';
   agentUrl?: string;
   agentPort: number;
   config?: string;
+}
+
+interface ConfigOptions extends AgentLocator {
+  generation?: number;
+  diff?: GenerationRange;
+  output?: 'json' | 'yaml';
 }
 
 interface GenerationRange {
@@ -94,7 +98,7 @@ function parseRangeArg(text: string): GenerationRange {
   return { from: parseGenerationArg(m[1] ?? ''), to: parseGenerationArg(m[2] ?? '') };
 }
 
-function parsePortArg(text: string): number {
+export function parsePortArg(text: string): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new InvalidArgumentError('want a TCP port (1–65535)');
   return port;
@@ -102,7 +106,7 @@ function parsePortArg(text: string): number {
 
 // ---- reaching the agent ------------------------------------------------------------------
 
-interface AgentConnection {
+export interface AgentConnection {
   /** `http://…/api/v1`, no trailing slash. */
   readonly baseUrl: string;
   /** Where the agent is, for messages. */
@@ -191,7 +195,7 @@ function loadKubeConfig(flags: ClusterFlags): KubeConfig {
  * tests reach a real in-process agent API with --agent-url instead; the pod and node choice
  * (onlyNodeName, agentPodName) is tested on its own.
  */
-async function portForwardToAgent(opts: ConfigOptions): Promise<AgentConnection> {
+async function portForwardToAgent(opts: AgentLocator): Promise<AgentConnection> {
   const cluster = connect(opts); // validates the kubeconfig and context with kubectl-like errors
   const kc = loadKubeConfig(opts);
   const namespace = (opts.config === undefined ? defaultPolicy() : readPolicy(opts.config)).naming.namespace;
@@ -246,7 +250,8 @@ async function portForwardToAgent(opts: ConfigOptions): Promise<AgentConnection>
   };
 }
 
-async function connectAgent(opts: ConfigOptions): Promise<AgentConnection> {
+/** Reaches the agent: `--agent-url` as given, else a port-forward to the agent pod on the node. */
+export async function connectAgent(opts: AgentLocator): Promise<AgentConnection> {
   if (opts.agentUrl !== undefined) {
     return { baseUrl: apiBase(opts.agentUrl), where: opts.agentUrl, close: async () => undefined };
   }
@@ -254,7 +259,7 @@ async function connectAgent(opts: ConfigOptions): Promise<AgentConnection> {
 }
 
 /** GETs one API path; the agent's `{ error }` becomes the error line as it wrote it. */
-async function getJson(agent: AgentConnection, path: string, timeoutMs: number): Promise<unknown> {
+export async function getJson(agent: AgentConnection, path: string, timeoutMs: number): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(`${agent.baseUrl}${path}`, { signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : null, headers: { accept: 'application/json' } });

@@ -1,0 +1,111 @@
+// Overview: the enforcement state (prominent and truthful), the current generation, and how
+// the node's pods and CPU requests split across the five tiers.
+import { fill, h } from './dom.js';
+import { STATE_MEANING, TIERS, capitalise, clock, cpu, mergeMoves, moveLine, movesSummary, notEnforcedBadge, plural, relativeTime, shortHash, tierBadge } from './format.js';
+
+function stateCard(status, stale) {
+  const st = status?.state ?? 'unknown';
+  return h('article', { class: ['card', 'state-card', `state-${st}`, stale && status !== null ? 'stale' : ''], 'aria-labelledby': 'ov-state-title' },
+    h('h2', { class: 'card-label', id: 'ov-state-title' }, 'Enforcement'),
+    h('p', { class: 'state-big', id: 'ov-state', dataset: { state: st } },
+      h('span', { class: 'dot', 'aria-hidden': 'true' }), status?.state ?? 'connecting…'),
+    h('p', { class: 'meaning' }, STATE_MEANING[st] ?? 'Waiting for the agent.'),
+    status === null || status.message === '' ? null : h('p', { class: 'message' }, h('span', { class: 'muted' }, 'Agent: '), h('span', { id: 'ov-message' }, status.message)),
+    stale && status !== null ? h('p', { class: 'stale-note' }, 'Not live: this is the last state received.') : null);
+}
+
+function generationCard(g) {
+  if (g === null) {
+    return h('article', { class: 'card', 'aria-labelledby': 'ov-gen-title' },
+      h('h2', { class: 'card-label', id: 'ov-gen-title' }, 'Generation'),
+      h('p', { class: 'big muted' }, 'none yet'),
+      h('p', { class: 'muted' }, 'The agent renders its first config once it has listed the node and its pods.'));
+  }
+  return h('article', { class: 'card', 'aria-labelledby': 'ov-gen-title' },
+    h('h2', { class: 'card-label', id: 'ov-gen-title' }, 'Generation'),
+    h('p', { class: 'big' }, h('span', { id: 'ov-generation' }, `#${g.number}`)),
+    h('p', {}, h('span', { class: 'muted' }, 'sha256 '), h('code', { class: 'hash', id: 'ov-sha', title: g.sha256 }, shortHash(g.sha256))),
+    h('p', {}, h('span', { class: 'muted' }, 'created '), clock(g.createdAt), h('span', { class: 'muted' }, ' · '), relativeTime(g.createdAt)),
+    h('p', { class: 'muted' }, movesSummary(g.moves)));
+}
+
+function podsCard(state) {
+  const system = state.pods.filter((p) => p.tier === 'system').length;
+  const layers = state.current?.layers.length ?? 0;
+  return h('article', { class: 'card', 'aria-labelledby': 'ov-pods-title' },
+    h('h2', { class: 'card-label', id: 'ov-pods-title' }, 'Pods on the node'),
+    h('p', { class: 'big' }, String(state.pods.length)),
+    h('p', { class: 'muted' }, `${plural(state.pods.length - system, 'tiered pod')}, ${system} system`),
+    h('p', { class: 'muted' }, `${plural(layers, 'scx_layered layer')}`));
+}
+
+/** The layer a tier runs in, in a few words: "Confined · 2–2 CPUs". */
+function layerWords(layer) {
+  if (layer === undefined) return h('span', { class: 'muted' }, 'no layer (no pods)');
+  const range = layer.cpusRange === null ? 'idle CPUs' : `${layer.cpusRange.min}–${layer.cpusRange.max} CPUs`;
+  return h('span', {}, layer.kind, h('span', { class: 'muted' }, ` · ${range} · weight ${layer.weight}`));
+}
+
+function tiersCard(g, status) {
+  if (g === null) return null;
+  const total = TIERS.reduce((sum, t) => sum + g.distribution[t].cpuMillis, 0);
+  const critical = g.layers.find((l) => l.name === 'critical');
+  const demoted = g.criticalDemoted || g.distribution.critical.demoted;
+  const demotionNote = critical?.notes.find((n) => n.startsWith('demoted')) ?? null;
+  const rows = TIERS.map((tier) => {
+    const load = g.distribution[tier];
+    const layer = g.layers.find((l) => l.name === tier);
+    const share = total === 0 ? 0 : load.cpuMillis / total;
+    const bar = h('span', { class: `bar bar-${tier}` });
+    bar.style.width = `${(share * 100).toFixed(1)}%`;
+    return h('tr', { dataset: { tier }, class: load.pods === 0 ? 'empty' : null },
+      h('th', { scope: 'row' }, tierBadge(tier)),
+      h('td', { class: 'num', dataset: { col: 'pods' } }, String(load.pods)),
+      h('td', { class: 'num', dataset: { col: 'cpu' } }, cpu(load.cpuMillis)),
+      h('td', { class: 'share' },
+        h('span', { class: 'bar-track', role: 'img', 'aria-label': `${Math.round(share * 100)}% of requested CPU` }, bar),
+        h('span', { class: 'muted share-num' }, `${Math.round(share * 100)}%`)),
+      h('td', {}, layerWords(layer),
+        tier === 'critical' && load.demoted ? h('span', { class: 'badge badge-warn', id: 'ov-demoted' }, 'rendered as Grouped') : null));
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'ov-tiers-title' },
+    h('h2', { id: 'ov-tiers-title' }, 'Tiers', notEnforcedBadge(status)),
+    demoted ? h('div', { class: 'callout callout-warn', role: 'note' },
+      h('strong', {}, 'Critical is rendered as Grouped. '),
+      demotionNote === null ? 'It needs more whole cores than the node can fence.' : capitalise(demotionNote.replace(/^demoted to Grouped: /, '')),
+      '.') : null,
+    h('table', { class: 'data tiers', id: 'ov-tiers' },
+      h('caption', { class: 'sr-only' }, 'Pods and CPU requests per tier in the current generation'),
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, 'Tier'),
+        h('th', { scope: 'col', class: 'num' }, 'Pods'),
+        h('th', { scope: 'col', class: 'num' }, 'CPU requested'),
+        h('th', { scope: 'col' }, 'Share of requests'),
+        h('th', { scope: 'col' }, 'Layer'))),
+      h('tbody', {}, rows)),
+    h('p', { class: 'muted small' }, `CPU is the tiers' summed effective requests (whole CPUs or millicores), as published in the node's qos-distribution annotation.`));
+}
+
+function changesCard(g) {
+  if (g === null) return null;
+  const moves = mergeMoves(g.moves);
+  return h('section', { class: 'card', 'aria-labelledby': 'ov-changes-title' },
+    h('h2', { id: 'ov-changes-title' }, `What changed in generation ${g.number}`),
+    moves.length === 0
+      ? h('p', { class: 'muted' }, 'No pod changed tier: the layers were resized or the configuration changed. See Generations for the diff.')
+      : h('ul', { class: 'moves', id: 'ov-moves' }, moves.slice(0, 12).map((m) => h('li', {}, moveLine(m))),
+        moves.length > 12 ? h('li', { class: 'muted' }, `and ${moves.length - 12} more (Generations shows all)`) : null));
+}
+
+export function overviewView(panel) {
+  return {
+    update(state) {
+      const g = state.current;
+      fill(panel,
+        h('h1', { class: 'sr-only' }, 'Overview'),
+        h('div', { class: 'cards' }, stateCard(state.status, state.connection !== 'live'), generationCard(g), podsCard(state)),
+        tiersCard(g, state.status),
+        changesCard(g));
+    },
+  };
+}

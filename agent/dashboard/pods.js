@@ -1,0 +1,104 @@
+// Pods: every pod on the node with its tier and why; filter by text and tier, sort by any column.
+import { fill, h } from './dom.js';
+import { TIER_ORDER, tierBadge, tierRank } from './format.js';
+
+const COLUMNS = [
+  { key: 'namespace', label: 'Namespace' },
+  { key: 'name', label: 'Name' },
+  { key: 'tier', label: 'Tier', compare: (a, b) => tierRank(a.tier) - tierRank(b.tier) },
+  { key: 'layer', label: 'Layer' },
+  { key: 'priority', label: 'Priority', numeric: true, compare: (a, b) => a.priority - b.priority },
+  { key: 'qosClass', label: 'QoS class' },
+  { key: 'reason', label: 'Reason' },
+];
+
+const byText = (key) => (a, b) => a[key].localeCompare(b[key]);
+// Ties fall back to tier, namespace, name: the order `kubectl temper tiers` uses.
+const fallback = (a, b) => tierRank(a.tier) - tierRank(b.tier) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+
+export function podsView(panel) {
+  let rows = [];
+  let sort = { key: 'tier', dir: 1 };
+
+  const search = h('input', {
+    type: 'search', id: 'pods-filter', placeholder: 'Filter: namespace, name, tier, layer, reason…',
+    autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'pods-shown',
+  });
+  const tierSelect = h('select', { id: 'pods-tier' },
+    h('option', { value: '' }, 'All tiers'),
+    TIER_ORDER.map((t) => h('option', { value: t }, t)));
+  const shown = h('p', { class: 'muted', id: 'pods-shown', role: 'status', 'aria-live': 'polite' });
+  const headRow = h('tr');
+  const tbody = h('tbody');
+  const table = h('table', { class: 'data pods', id: 'pods-table' },
+    h('caption', { class: 'sr-only' }, 'Pods on the node; column headers sort'),
+    h('thead', {}, headRow), tbody);
+
+  function renderHead() {
+    fill(headRow, COLUMNS.map((c) => {
+      const active = sort.key === c.key;
+      const ariaSort = active ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none';
+      return h('th', { scope: 'col', 'aria-sort': ariaSort, class: c.numeric ? 'num' : null },
+        h('button', { type: 'button', class: 'sort', dataset: { key: c.key }, on: { click: () => setSort(c.key) } },
+          c.label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, active ? (sort.dir === 1 ? '▲' : '▼') : '↕')));
+    }));
+  }
+
+  function setSort(key) {
+    sort = sort.key === key ? { key, dir: -sort.dir } : { key, dir: 1 };
+    renderHead();
+    renderBody();
+  }
+
+  function renderBody() {
+    const words = search.value.toLowerCase().split(/\s+/).filter((w) => w !== '');
+    const tier = tierSelect.value;
+    const column = COLUMNS.find((c) => c.key === sort.key);
+    const compare = column.compare ?? byText(column.key);
+    const visible = rows
+      .filter((r) => tier === '' || r.tier === tier)
+      .filter((r) => {
+        const text = `${r.namespace} ${r.name} ${r.namespace}/${r.name} ${r.tier} ${r.layer} ${r.priority} ${r.qosClass} ${r.reason}`.toLowerCase();
+        return words.every((w) => text.includes(w));
+      })
+      .sort((a, b) => sort.dir * compare(a, b) || fallback(a, b));
+    fill(tbody, visible.length === 0
+      ? h('tr', {}, h('td', { colspan: COLUMNS.length, class: 'muted empty-row' }, rows.length === 0 ? 'No pods on this node yet.' : 'No pod matches the filter.'))
+      : visible.map((r) => h('tr', { dataset: { pod: `${r.namespace}/${r.name}`, tier: r.tier } },
+        h('td', {}, r.namespace),
+        h('td', { class: 'pod-name' }, r.name),
+        h('td', {}, tierBadge(r.tier)),
+        h('td', {}, r.layer),
+        h('td', { class: 'num' }, r.priority.toLocaleString('en-US')),
+        h('td', {}, r.qosClass),
+        h('td', { class: 'reason' }, r.reason))));
+    shown.textContent = visible.length === rows.length ? `${rows.length} pods` : `${visible.length} of ${rows.length} pods`;
+  }
+
+  search.addEventListener('input', renderBody);
+  tierSelect.addEventListener('change', renderBody);
+  // "/" focuses the filter, as in most tools with a search box.
+  panel.ownerDocument.addEventListener('keydown', (e) => {
+    if (e.key === '/' && !panel.hidden && !['INPUT', 'SELECT', 'TEXTAREA'].includes(e.target.tagName)) {
+      e.preventDefault();
+      search.focus();
+    }
+  });
+
+  fill(panel,
+    h('h1', { class: 'sr-only' }, 'Pods'),
+    h('div', { class: 'toolbar' },
+      h('label', { class: 'field grow' }, h('span', { class: 'field-label' }, 'Filter pods'), search),
+      h('label', { class: 'field' }, h('span', { class: 'field-label' }, 'Tier'), tierSelect),
+      shown),
+    h('div', { class: 'card table-card' }, h('div', { class: 'scroll' }, table)));
+  renderHead();
+  renderBody();
+
+  return {
+    update(state) {
+      rows = state.pods;
+      renderBody();
+    },
+  };
+}
