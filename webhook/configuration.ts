@@ -1,6 +1,6 @@
 /** The MutatingWebhookConfiguration, generated from code: one source for the demo, tests and chart. */
 import type { Policy } from '../core/config.ts';
-import { tierClasses } from '../core/config.ts';
+import { distributionAnnotation, tierClasses } from '../core/config.ts';
 
 export interface WebhookTarget {
   /** In-cluster Service, or a URL (local control plane). */
@@ -63,4 +63,13 @@ export function priorityClassObjects(policy: Policy): Record<string, unknown>[] 
     globalDefault: false,
     description: `Temper QoS tier ${pc.name}: see docs/tiers.md`,
   }));
+}
+
+/**
+ * The Node annotations the agent writes: `<prefix>/qos-distribution` and `<prefix>/agent-status`.
+ * The chart's ValidatingAdmissionPolicy lets the agent's service account change these and
+ * nothing else on its own Node.
+ */
+export function agentNodeAnnotations(policy: Policy): string[] {
+  return [distributionAnnotation(policy), `${policy.naming.annotationPrefix}/agent-status`];
 }

@@ -1,0 +1,181 @@
+{{/* Names: "<release>" when it already contains "temper", else "<release>-temper". */}}
+{{- define "temper.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 50 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "temper.agent.name" -}}{{ include "temper.fullname" . }}-agent{{- end -}}
+{{- define "temper.webhook.name" -}}{{ include "temper.fullname" . }}-webhook{{- end -}}
+{{- define "temper.webhook.tlsSecret" -}}{{ include "temper.fullname" . }}-webhook-tls{{- end -}}
+
+{{- define "temper.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: temper
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* kubectl temper finds the agent pod by app.kubernetes.io/name=temper-agent. */}}
+{{- define "temper.agent.selectorLabels" -}}
+app.kubernetes.io/name: temper-agent
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "temper.webhook.selectorLabels" -}}
+app.kubernetes.io/name: temper-webhook
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "temper.image" -}}
+{{- $tag := default .root.Chart.AppVersion .image.tag -}}
+{{- printf "%s:%s" .image.repository $tag -}}
+{{- end -}}
+
+{{/* The Node annotations the agent writes: the only ones its admission policy lets it change. */}}
+{{- define "temper.agentAnnotations" -}}
+{{- $p := .Values.config.naming.annotation_prefix -}}
+{{- list (printf "%s/qos-distribution" $p) (printf "%s/agent-status" $p) | toJson -}}
+{{- end -}}
+
+{{/*
+The five tier PriorityClasses as [name, value, preemptionPolicy], highest first: each tier's
+lower bound; background (no lower bound) gets low - 1 and never preempts (core/config.ts
+tierClasses).
+*/}}
+{{- define "temper.tierClasses" -}}
+{{- $m := .Values.config.priority_mapping -}}
+{{- $n := .Values.config.naming.priority_classes -}}
+{{- list
+  (list $n.critical (int64 $m.critical) "PreemptLowerPriority")
+  (list $n.high (int64 $m.high) "PreemptLowerPriority")
+  (list $n.normal (int64 $m.normal) "PreemptLowerPriority")
+  (list $n.low (int64 $m.low) "PreemptLowerPriority")
+  (list $n.background (sub (int64 $m.low) 1) "Never") | toJson -}}
+{{- end -}}
+
+{{/*
+Checks across fields that values.schema.json cannot express, with the agent's own wording
+(core/config.ts): the agent would otherwise refuse the config at start, on every node.
+*/}}
+{{- define "temper.validateConfig" -}}
+{{- $m := .Values.config.priority_mapping -}}
+{{- $order := list "critical" "high" "normal" "low" -}}
+{{- range $i, $lower := rest $order -}}
+{{- $upper := index $order $i -}}
+{{- if ge (int64 (index $m $lower)) (int64 (index $m $upper)) -}}
+{{- fail (printf "config.priority_mapping.%s: must be below %s (got %d ≥ %d); thresholds must strictly decrease" $lower $upper (int64 (index $m $lower)) (int64 (index $m $upper))) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $m.system_to_catchall (le (int64 $m.system) (int64 $m.critical)) -}}
+{{- fail (printf "config.priority_mapping.system: must be above critical (got %d ≤ %d)" (int64 $m.system) (int64 $m.critical)) -}}
+{{- end -}}
+{{- $seen := dict -}}
+{{- range $tier := list "critical" "high" "normal" "low" "background" -}}
+{{- $name := index $.Values.config.naming.priority_classes $tier -}}
+{{- if hasKey $seen $name -}}
+{{- fail (printf "config.naming.priority_classes.%s: duplicates %s's class %q" $tier (index $seen $name) $name) -}}
+{{- end -}}
+{{- $_ := set $seen $name $tier -}}
+{{- end -}}
+{{- range $layer, $o := .Values.config.layers -}}
+{{- if and (hasKey $o "util_range") (not (has $layer (list "system" "critical" "high" "normal"))) -}}
+{{- fail (printf "config.layers.%s.util_range: layer %s is an Open layer, which has no CPU allocation and so no util_range" $layer $layer) -}}
+{{- end -}}
+{{- if hasKey $o "util_range" -}}
+{{- if ge (index $o.util_range 0 | float64) (index $o.util_range 1 | float64) -}}
+{{- fail (printf "config.layers.%s.util_range: must satisfy 0 ≤ low < high ≤ 1 (got %v)" $layer $o.util_range) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* config.toml, in docs/configuration.md's key order; integers rendered as integers. */}}
+{{- define "temper.configToml" -}}
+{{- $c := .Values.config -}}
+# Rendered by the temper Helm chart from .Values.config; see docs/configuration.md.
+[priority_mapping]
+critical = {{ int64 $c.priority_mapping.critical }}
+high = {{ int64 $c.priority_mapping.high }}
+normal = {{ int64 $c.priority_mapping.normal }}
+low = {{ int64 $c.priority_mapping.low }}
+system = {{ int64 $c.priority_mapping.system }}
+system_to_catchall = {{ $c.priority_mapping.system_to_catchall }}
+
+[node]
+reserved_cpus = {{ int64 $c.node.reserved_cpus }}
+cgroup_driver = {{ $c.node.cgroup_driver | quote }}
+threads_per_core = {{ int64 $c.node.threads_per_core }}
+
+[naming]
+annotation_prefix = {{ $c.naming.annotation_prefix | quote }}
+namespace = {{ .Release.Namespace | quote }}
+
+[naming.priority_classes]
+critical = {{ $c.naming.priority_classes.critical | quote }}
+high = {{ $c.naming.priority_classes.high | quote }}
+normal = {{ $c.naming.priority_classes.normal | quote }}
+low = {{ $c.naming.priority_classes.low | quote }}
+background = {{ $c.naming.priority_classes.background | quote }}
+
+[webhook]
+replace_global_default = {{ $c.webhook.replace_global_default }}
+{{- range $layer, $o := $c.layers }}
+
+[layers.{{ $layer }}]
+{{- range $k, $v := $o }}
+{{- if eq $k "util_range" }}
+util_range = [{{ index $v 0 | float64 }}, {{ index $v 1 | float64 }}]
+{{- else if has $k (list "slice_us" "min_exec_us") }}
+{{ $k }} = {{ int64 $v }}
+{{- else if eq $k "yield_ignore" }}
+{{ $k }} = {{ float64 $v }}
+{{- else if eq $k "growth_algo" }}
+{{ $k }} = {{ $v | quote }}
+{{- else }}
+{{ $k }} = {{ $v }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{ end -}}
+
+{{/* DNS names the webhook's serving certificate covers: the Service's, plus tls.extraDNSNames. */}}
+{{- define "temper.webhook.dnsNames" -}}
+{{- $svc := include "temper.webhook.name" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- concat (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns)) .Values.webhook.tls.extraDNSNames | toJson -}}
+{{- end -}}
+
+{{/*
+The webhook's CA and serving certificate (base64 PEM: ca.crt, tls.crt, tls.key), made once per
+render with Helm's genCA/genSignedCert and shared by the Secret, the Deployment's checksum and
+the MutatingWebhookConfiguration's caBundle. On upgrade the installed Secret is reused while
+its names still match, so the CA and the running pods stay valid.
+*/}}
+{{- define "temper.webhook.tls" -}}
+{{- if not (hasKey .Values "_temperWebhookTLS") -}}
+{{- $dns := include "temper.webhook.dnsNames" . | fromJsonArray -}}
+{{- $ips := .Values.webhook.tls.extraIPs -}}
+{{- $names := printf "%s|%s" ($dns | join ",") ($ips | join ",") | sha256sum | trunc 16 -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "temper.webhook.tlsSecret" .) -}}
+{{- $tls := dict -}}
+{{- if and $existing (eq (dig "metadata" "annotations" "temper.infera.io/certificate-names" "" $existing) $names) (hasKey (default dict $existing.data) "ca.crt") -}}
+{{- $tls = dict "ca.crt" (index $existing.data "ca.crt") "tls.crt" (index $existing.data "tls.crt") "tls.key" (index $existing.data "tls.key") "names" $names -}}
+{{- else -}}
+{{- $days := int .Values.webhook.tls.validityDays -}}
+{{- $ca := genCA "temper-webhook-ca" $days -}}
+{{- $cert := genSignedCert (index $dns 2) $ips $dns $days $ca -}}
+{{- $tls = dict "ca.crt" ($ca.Cert | b64enc) "tls.crt" ($cert.Cert | b64enc) "tls.key" ($cert.Key | b64enc) "names" $names -}}
+{{- end -}}
+{{- $_ := set .Values "_temperWebhookTLS" $tls -}}
+{{- end -}}
+{{- get .Values "_temperWebhookTLS" | toJson -}}
+{{- end -}}
