@@ -5,7 +5,9 @@
 // bpf/install-kernel.sh. vmAvailability() says what is missing.
 //
 // Guest layout: busybox applets in /bin, /bin/scx_layered (+ its shared libraries),
-// /bin/scx-stats (stats socket client, see scx-stats.c); proc, sysfs, devtmpfs, cgroup2 at
+// /bin/scx-stats (stats socket client, see scx-stats.c), /bin/workload (and /bin/kubelet, the
+// same binary: nap/hog/probe/watch, see workload.c), /bin/scx-matches (task -> layer map, see
+// scx-matches.c); proc, sysfs, devtmpfs, cgroup2 at
 // /sys/fs/cgroup, debugfs, tracefs, bpffs and a tmpfs /tmp are mounted before the payload runs.
 // The payload's stdout/stderr go to the serial console; the last line it leaves is
 // `TEMPER-VM-EXIT rc=<code>`.
@@ -39,6 +41,10 @@ export interface RunInVmOptions {
    * panic). "single" runs both vCPUs on one host thread. Default: $TEMPER_VM_TCG_THREAD or "single".
    */
   tcgThread?: "single" | "multi";
+  /** Guest vCPUs (default 2). Under single-threaded TCG more vCPUs share one host thread. */
+  smp?: number;
+  /** With $TEMPER_VM_LOG_DIR set, the serial output is also written to <dir>/<logName>.log. */
+  logName?: string;
 }
 
 export interface RunInVmResult {
@@ -109,8 +115,17 @@ export function vmAvailability(): { ok: true; paths: VmPaths } | { ok: false; re
   if (!existsSync(scxLayered)) missing.push(`scx_layered ${scxLayered} (run bpf/install-scx.sh)`);
   if (!qemu) missing.push("qemu-system-x86_64 (run bpf/install-kernel.sh)");
   if (!busybox) missing.push("busybox-static (run bpf/install-kernel.sh)");
+  if (!which("cc") && !which("gcc") && !which("clang-22")) missing.push("a C compiler for the static guest tools (bpf/*.c)");
   if (missing.length) return { ok: false, reason: `missing: ${missing.join("; ")}` };
   return { ok: true, paths: { kernel, scxLayered, qemu: qemu!, qemuEnv, qemuDataDirs, busybox: busybox!, cache, versions } };
+}
+
+/**
+ * Whether missing VM prerequisites are a failure rather than a reason to skip:
+ * TEMPER_REQUIRE_VM=1 (CI sets it, so a broken runner cannot pass the kernel suite by skipping).
+ */
+export function vmRequired(): boolean {
+  return process.env.TEMPER_REQUIRE_VM === "1";
 }
 
 // ---- initramfs ------------------------------------------------------------------------------
@@ -182,15 +197,16 @@ function libsOf(bin: string): string[] {
   return libs;
 }
 
-function buildStatsClient(cache: string): string {
-  const src = readFileSync(join(here, "scx-stats.c"));
+/** Builds a static guest tool from bpf/<name>.c (cached by source hash). */
+function buildGuestTool(cache: string, name: string): string {
+  const src = readFileSync(join(here, `${name}.c`));
   const h = createHash("sha256").update(src).digest("hex").slice(0, 12);
-  const out = join(cache, "vm", `scx-stats-${h}`);
+  const out = join(cache, "vm", `${name}-${h}`);
   if (!existsSync(out)) {
     mkdirSync(dirname(out), { recursive: true });
     const cc = which("cc") ?? which("gcc") ?? which("clang-22");
-    if (!cc) throw new Error("no C compiler to build bpf/scx-stats.c");
-    execFileSync(cc, ["-static", "-O2", "-o", out + ".tmp", join(here, "scx-stats.c")], { stdio: "inherit" });
+    if (!cc) throw new Error(`no C compiler to build bpf/${name}.c`);
+    execFileSync(cc, ["-static", "-O2", "-o", out + ".tmp", join(here, `${name}.c`)], { stdio: "inherit" });
     execFileSync("mv", [out + ".tmp", out]);
   }
   return out;
@@ -203,7 +219,13 @@ export function baseInitramfs(paths: VmPaths): string {
     entries.push({ path: guest.replace(/^\//, ""), mode, data: readFileSync(host) });
   addFile("/bin/busybox", paths.busybox);
   addFile("/bin/scx_layered", paths.scxLayered);
-  addFile("/bin/scx-stats", buildStatsClient(paths.cache));
+  addFile("/bin/scx-stats", buildGuestTool(paths.cache, "scx-stats"));
+  // nap/hog/probe/watch workloads (bpf/workload.c); as /bin/kubelet it has comm "kubelet"
+  const workload = buildGuestTool(paths.cache, "workload");
+  addFile("/bin/workload", workload);
+  addFile("/bin/kubelet", workload);
+  // per-task layer map of a scheduler started with --enable-match-debug (bpf/scx-matches.c)
+  addFile("/bin/scx-matches", buildGuestTool(paths.cache, "scx-matches"));
   for (const lib of libsOf(paths.scxLayered)) addFile(lib, lib);
   // libbpf resolves the BPF object's CONFIG_* externs from /boot/config-$(uname -r) or
   // /proc/config.gz; this kernel has no IKCONFIG_PROC, and without the file the skeleton load
@@ -248,7 +270,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   writeFileSync(initrd, Buffer.concat([readFileSync(base), gzipSync(cpioNewc(extra))]));
 
   const args = [
-    "-accel", `tcg,thread=${opts.tcgThread ?? process.env.TEMPER_VM_TCG_THREAD ?? "single"}`, "-smp", "2", "-m", "2048", "-nographic", "-no-reboot", "-nic", "none",
+    "-accel", `tcg,thread=${opts.tcgThread ?? process.env.TEMPER_VM_TCG_THREAD ?? "single"}`, "-smp", String(opts.smp ?? 2), "-m", "2048", "-nographic", "-no-reboot", "-nic", "none",
     "-kernel", paths.kernel, "-initrd", initrd,
     "-append", `console=ttyS0 quiet loglevel=4 panic=-1 mitigations=off ${opts.append ?? ""}`.trim(),
   ];
@@ -286,6 +308,10 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   // drop CRs and the terminal control sequences SeaBIOS/the kernel emit
   // eslint-disable-next-line no-control-regex
   const output = Buffer.concat(chunks).toString("utf8").replace(/\r/g, "").replace(/\x1b(?:\[[0-9;?]*[A-Za-z]|c)/g, "");
+  if (process.env.TEMPER_VM_LOG_DIR && opts.logName) {
+    mkdirSync(process.env.TEMPER_VM_LOG_DIR, { recursive: true });
+    writeFileSync(join(process.env.TEMPER_VM_LOG_DIR, `${opts.logName}.log`), output);
+  }
   const exitMatch = new RegExp(`^${EXIT_SENTINEL}(\\d+)$`, "m").exec(output);
   const bootMatch = new RegExp(`^${BOOT_SENTINEL}([\\d.]+)$`, "m").exec(output);
   return {

@@ -2,12 +2,20 @@
 // the pinned scx_layered (bpf/vm.ts), loads a kubelet-shaped config and checks that the kernel
 // reports it enabled and that the pod's task lands in its layer; then checks that an invalid
 // config is rejected. Needs bpf/install-scx.sh and bpf/install-kernel.sh to have run; skips
-// (saying why) only when the kernel, the binary or qemu are missing.
+// (saying why) only when the kernel, the binary or qemu are missing and TEMPER_REQUIRE_VM is
+// not 1; with TEMPER_REQUIRE_VM=1 (CI) missing prerequisites fail.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runInVm, vmAvailability, type RunInVmResult } from '../bpf/vm.ts';
+import { runInVm, vmAvailability, vmRequired, type RunInVmResult } from '../bpf/vm.ts';
 
 const avail = vmAvailability();
-if (!avail.ok) console.warn(`scx-vm.test.ts skipped: ${avail.reason}`);
+const required = vmRequired();
+if (!avail.ok && !required) console.warn(`scx-vm.test.ts skipped: ${avail.reason} (TEMPER_REQUIRE_VM=1 makes this a failure)`);
+
+describe.runIf(!avail.ok && required)('sched_ext VM prerequisites', () => {
+  it('are installed (TEMPER_REQUIRE_VM=1)', () => {
+    expect.fail(`the kernel suite must run but cannot: ${avail.ok ? '' : avail.reason}`);
+  });
+});
 
 const uid = '0f1e2d3c_4b5a_4968_8776_a5b4c3d2e1f0';
 const podSlice = `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid}.slice`;
@@ -55,6 +63,7 @@ describe.skipIf(!avail.ok)('scx_layered in a sched_ext VM', () => {
       files: { '/valid.json': JSON.stringify(valid), '/invalid.json': JSON.stringify(invalid) },
       script,
       timeoutMs: 420_000,
+      logName: 'scx-vm',
     });
     if (r.exitCode !== 0) console.error(r.output.slice(-5000));
   }, 450_000);

@@ -1,0 +1,228 @@
+/*
+ * Guest workloads for the sched_ext VM tests and the isolation benchmark. Built static by
+ * bpf/vm.ts and shipped as /bin/workload; no fork per iteration, so one pod = one task.
+ *
+ *   workload nap   [-c CGROUP_DIR] [-r N] PERIOD_US
+ *       Sleeps PERIOD_US, wakes, forever: a pod task that sleeps and wakes. With -r, every N
+ *       wake-ups it sets its comm again (same name): scx_layered re-matches a renamed task at its
+ *       next wake-up, which refreshes the per-task record of --enable-match-debug (that record is
+ *       written only when a task is matched, and a write can fail in the burst of first matches
+ *       at scheduler start). The layer it lands in is the same as without -r.
+ *   workload hog   [-c CGROUP_DIR]
+ *       Spins forever: a CPU hog that never sleeps.
+ *   workload probe [-c CGROUP_DIR] [-l LABEL] [-w WARMUP] PERIOD_US SAMPLES
+ *       Wakeup-latency probe: SAMPLES times, sleeps PERIOD_US (relative clock_nanosleep on
+ *       CLOCK_MONOTONIC) and records the overshoot (actual sleep − PERIOD_US). Prints one line
+ *         PROBE {"label":…,"n":…,"period_us":…,"mean_us":…,"p50_us":…,"p90_us":…,"p99_us":…,"p999_us":…,"max_us":…}
+ *       after discarding WARMUP (default 50) leading samples.
+ *   workload watch [-i INTERVAL_US] [-t SECONDS]
+ *       Polls /sys/kernel/sched_ext/state every INTERVAL_US (default 5000) and prints
+ *         STATE <monotonic_ms> <state> <enable_seq>
+ *       at start and on every change (for up to SECONDS, default forever): the gap a
+ *       scheduler switch leaves is the time between leaving and re-entering "enabled".
+ *
+ * -c writes the process's own pid into CGROUP_DIR/cgroup.procs before doing anything else, so
+ * the task is in its pod cgroup from its first instruction of work. The comm is the name the
+ * binary was executed as (a symlink named kubelet gives comm "kubelet").
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s nap [-c CGROUP_DIR] [-r N] PERIOD_US\n"
+		"       %s hog [-c CGROUP_DIR]\n"
+		"       %s probe [-c CGROUP_DIR] [-l LABEL] [-w WARMUP] PERIOD_US SAMPLES\n"
+		"       %s watch [-i INTERVAL_US] [-t SECONDS]\n",
+		argv0, argv0, argv0, argv0);
+	exit(2);
+}
+
+static void join_cgroup(const char *dir)
+{
+	char path[4096], pid[32];
+	int fd, n;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path)) {
+		fprintf(stderr, "workload: cgroup path too long\n");
+		exit(1);
+	}
+	fd = open(path, O_WRONLY);
+	if (fd < 0) {
+		fprintf(stderr, "workload: open %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (write(fd, pid, (size_t)n) != n) {
+		fprintf(stderr, "workload: join %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	close(fd);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static double pct_us(const int64_t *v, long n, double p)
+{
+	long rank = (long)((p / 100.0) * (double)n + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return (double)v[rank - 1] / 1000.0;
+}
+
+static int probe(const char *label, long period_us, long samples, long warmup)
+{
+	long total = samples + warmup;
+	int64_t *v = calloc((size_t)total, sizeof(*v));
+	int64_t period = (int64_t)period_us * 1000;
+	double sum = 0;
+
+	if (!v) {
+		perror("workload: calloc");
+		return 1;
+	}
+	for (long i = 0; i < total; i++) {
+		int64_t t0 = now_ns();
+		sleep_ns(period);
+		int64_t over = now_ns() - t0 - period;
+		v[i] = over < 0 ? 0 : over;
+	}
+	int64_t *s = v + warmup;
+	for (long i = 0; i < samples; i++)
+		sum += (double)s[i];
+	qsort(s, (size_t)samples, sizeof(*s), cmp_i64);
+	printf("PROBE {\"label\":\"%s\",\"n\":%ld,\"period_us\":%ld,\"mean_us\":%.1f,\"p50_us\":%.1f,"
+	       "\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f}\n",
+	       label, samples, period_us, sum / (double)samples / 1000.0, pct_us(s, samples, 50),
+	       pct_us(s, samples, 90), pct_us(s, samples, 99), pct_us(s, samples, 99.9),
+	       (double)s[samples - 1] / 1000.0);
+	fflush(stdout);
+	free(v);
+	return 0;
+}
+
+/* Reads a small sysfs file into buf without the trailing newline ("?" when unreadable). */
+static void read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, buf, len - 1, 0);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		strcpy(buf, "?");
+		return;
+	}
+	buf[n] = 0;
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+}
+
+static int watch(long interval_us, long seconds)
+{
+	char state[64], prev[64] = "", seq[32];
+	int64_t end = seconds > 0 ? now_ns() + (int64_t)seconds * 1000000000 : INT64_MAX;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (now_ns() < end) {
+		read_small("/sys/kernel/sched_ext/state", state, sizeof(state));
+		if (strcmp(state, prev) != 0) {
+			read_small("/sys/kernel/sched_ext/enable_seq", seq, sizeof(seq));
+			printf("STATE %.1f %s %s\n", (double)now_ns() / 1e6, state, seq);
+			strcpy(prev, state);
+		}
+		sleep_ns((int64_t)interval_us * 1000);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cgroup = NULL, *label = "probe";
+	long warmup = 50, interval_us = 5000, seconds = 0, rename_every = 0;
+	int opt;
+
+	if (argc < 2)
+		usage(argv[0]);
+	const char *mode = argv[1];
+	optind = 2;
+	while ((opt = getopt(argc, argv, "c:l:w:i:t:r:")) != -1) {
+		switch (opt) {
+		case 'c': cgroup = optarg; break;
+		case 'l': label = optarg; break;
+		case 'w': warmup = atol(optarg); break;
+		case 'i': interval_us = atol(optarg); break;
+		case 't': seconds = atol(optarg); break;
+		case 'r': rename_every = atol(optarg); break;
+		default: usage(argv[0]);
+		}
+	}
+	if (cgroup)
+		join_cgroup(cgroup);
+
+	if (strcmp(mode, "nap") == 0) {
+		if (optind + 1 != argc)
+			usage(argv[0]);
+		int64_t period = atol(argv[optind]) * 1000L;
+		if (period <= 0)
+			usage(argv[0]);
+		char comm[16] = "";
+		prctl(PR_GET_NAME, comm, 0, 0, 0);
+		for (long n = 1;; n++) {
+			sleep_ns(period);
+			if (rename_every > 0 && n % rename_every == 0)
+				prctl(PR_SET_NAME, comm, 0, 0, 0);
+		}
+	}
+	if (strcmp(mode, "hog") == 0) {
+		if (optind != argc)
+			usage(argv[0]);
+		for (volatile uint64_t i = 0;; i++)
+			;
+	}
+	if (strcmp(mode, "probe") == 0) {
+		if (optind + 2 != argc)
+			usage(argv[0]);
+		long period_us = atol(argv[optind]), samples = atol(argv[optind + 1]);
+		if (period_us <= 0 || samples <= 0 || warmup < 0)
+			usage(argv[0]);
+		return probe(label, period_us, samples, warmup);
+	}
+	if (strcmp(mode, "watch") == 0) {
+		if (optind != argc || interval_us <= 0)
+			usage(argv[0]);
+		return watch(interval_us, seconds);
+	}
+	usage(argv[0]);
+	return 2;
+}
