@@ -492,6 +492,9 @@ describe('helm chart on the real control plane', () => {
     const agentCore = tokenKubeConfig(agentToken).makeApiClient(CoreV1Api);
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     const patch = (name: string, metadata: Record<string, unknown>): Promise<unknown> => agentCore.patchNode({ name, body: { metadata } }, merge);
+    // A type-checked policy is not yet an enforced one: the API server loads bindings
+    // asynchronously. Wait until the first denial before asserting anything.
+    await until('the policy to be enforced', () => patch(nodeB, { annotations: { [statusKey]: '{}' } }).then(() => false, (e: unknown) => e instanceof ApiException && e.code === 403), 30_000);
     await expectDenied(patch(nodeB, { annotations: { [statusKey]: '{}' } }), `the Temper agent on node ${nodeA} may only modify its own Node, not ${nodeB}`);
     await expectDenied(patch(nodeA, { annotations: { 'example.com/other': 'x' } }), `may only change the annotations ${distributionKey}, ${statusKey}`);
     await expectDenied(patch(nodeA, { annotations: { [statusKey]: '{}', 'example.com/other': 'x' } }), 'may only change the annotations');
