@@ -121,7 +121,7 @@ export class Agent {
     return () => this.statusListeners.delete(listener);
   }
 
-  /** Watches are synced (the first recompute can run). */
+  /** A first generation exists (the watches synced and the node was planned once). */
   ready(): boolean {
     return this.store.current() !== null;
   }

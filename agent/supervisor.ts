@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../webhook/log.ts';
 
@@ -104,6 +104,8 @@ export class Supervisor {
   private status: SupervisorStatus;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** True while we stop the scheduler ourselves: its exit is not a crash. */
+  private stopping = false;
 
   constructor(options: SupervisorOptions) {
     this.o = {
@@ -310,8 +312,6 @@ export class Supervisor {
     }
   }
 
-  private stopping = false;
-
   /** SIGTERM, then SIGKILL after the timeout; resolves when the process is gone. */
   private async stopScheduler(): Promise<void> {
     const pid = this.child?.pid ?? this.adoptedPid;
@@ -356,8 +356,4 @@ export class Supervisor {
     });
   }
 
-  /** For status output: whether the sysfs tree exists at all. */
-  kernelHasSchedExt(): boolean {
-    return existsSync(this.o.schedExtDir);
-  }
 }
