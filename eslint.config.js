@@ -1,11 +1,28 @@
-// Lint rules, including the one-way dependency rule: core/ is pure and imports no adapter.
+// Lint rules, including the shape of the house (docs/architecture.md): core/ is pure and imports
+// nothing else of Temper; adapters/ imports core/ only; each program (agent/, webhook/, plugin/,
+// scheduler/) imports core/ and adapters/, never another program; no production code imports the
+// development and test folders. test/unit/boundary.test.ts proves each rule bites.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const ioModules = ['fs', 'net', 'http', 'https', 'http2', 'child_process', 'os', 'dgram', 'dns', 'tls', 'process', 'worker_threads', 'cluster', 'readline', 'vm', 'timers'];
 
+/** The programs: each is one deployable (or the CLI) and owns its folder. */
+const PROGRAMS = ['agent', 'webhook', 'plugin', 'scheduler'];
+/** Folders for development and tests only: the local control plane, harnesses, benchmarks, scripts. */
+const NOT_PRODUCTION = ['test', 'dev', 'bench', 'scripts', 'bpf'];
+/** Production code: the core, the shared adapters and the programs, without their tests. */
+const TESTS = ['**/*.test.ts'];
+
+const folders = (names) => names.map((n) => `**/${n}/**`);
+const notProduction = {
+  group: folders(NOT_PRODUCTION),
+  message: `production code (core/, adapters/, programs) never imports ${NOT_PRODUCTION.map((n) => `${n}/`).join(', ')}: those are for development and tests.`,
+};
+const noImportsOf = (names, message) => ({ group: folders(names), message });
+
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test/golden/', 'test/infra/k8s/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test/golden/', 'dev/controlplane/k8s/', 'dev/helm/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +36,7 @@ export default tseslint.config(
   {
     // The pure core: no I/O, no clock, no randomness, no environment, no adapters.
     files: ['core/**/*.ts'],
-    ignores: ['core/**/*.test.ts'],
+    ignores: TESTS,
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       'no-restricted-imports': ['error', {
@@ -31,7 +48,7 @@ export default tseslint.config(
           { name: '@grpc/grpc-js', message: 'gRPC belongs to adapters.' },
         ],
         patterns: [
-          { group: ['**/plugin/**', '**/webhook/**', '**/agent/**', '**/bench/**', '**/test/**', '**/scripts/**'], message: 'Dependencies point one way: adapters → core.' },
+          noImportsOf(['adapters', ...PROGRAMS, ...NOT_PRODUCTION], 'Dependencies point one way: adapters → core; core/ imports nothing else of Temper.'),
         ],
       }],
       'no-restricted-globals': ['error',
@@ -49,4 +66,30 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date']", message: 'core/ reads no clock; pass time in.' }],
     },
   },
+  {
+    // Shared adapter code: used by every program, so it depends on none of them.
+    files: ['adapters/**/*.ts'],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          noImportsOf(PROGRAMS, `adapters/ is shared by every program and imports core/ only, never a program (${PROGRAMS.map((p) => `${p}/`).join(', ')}).`),
+          notProduction,
+        ],
+      }],
+    },
+  },
+  // Each program imports core/ and adapters/, never another program's folder.
+  ...PROGRAMS.map((program) => ({
+    files: [`${program}/**/*.ts`],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          noImportsOf(PROGRAMS.filter((p) => p !== program), `${program}/ is a program: it imports core/ and adapters/, never another program's folder; move shared code to adapters/ (or core/ when pure).`),
+          notProduction,
+        ],
+      }],
+    },
+  })),
 );

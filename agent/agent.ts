@@ -7,19 +7,21 @@ import { readFileSync, watchFile, unwatchFile } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Policy } from '../core/config.ts';
-import { distributionAnnotation, parsePolicy } from '../core/config.ts';
+import { parsePolicy } from '../core/config.ts';
 import { ConfigError, InputError } from '../core/errors.ts';
+import { temperKeys } from '../core/names.ts';
 import { nodeFromObject, podFromObject, priorityClassFromObject } from '../core/objects.ts';
 import { knownClasses } from '../core/tier.ts';
 import type { Plan } from '../core/plan.ts';
 import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
 import type { PodInfo, PriorityClassInfo } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
-import type { Logger } from '../webhook/log.ts';
+import type { Logger } from '../adapters/log.ts';
 import type { AssignmentRow } from './generations.ts';
 import { GenerationStore } from './generations.ts';
 import type { AgentStatus } from './views.ts';
-import type { NodeWatch, ResilienceOptions } from './kube.ts';
+import type { ResilienceOptions } from '../adapters/informer.ts';
+import type { NodeWatch } from './kube.ts';
 import { patchNodeAnnotations, watchNode } from './kube.ts';
 import type { SupervisorOptions, SupervisorStatus } from './supervisor.ts';
 import { Supervisor } from './supervisor.ts';
@@ -202,7 +204,7 @@ export class Agent {
       this.latest = result;
       for (const tier of [...TIERS, 'system'] as const) this.m.pods.set({ tier }, result.pods.filter((p) => p.assignment.tier === tier).length);
       const annotations = nodeObj.metadata?.annotations ?? {};
-      const safe = annotations[`${this.policy.naming.annotationPrefix}/safe-mode-requested`] === 'true';
+      const safe = annotations[temperKeys(this.policy).safeModeRequested] === 'true';
       if (safe !== this.safeMode) {
         this.safeMode = safe;
         this.o.log.info(safe ? 'safe mode requested' : 'safe mode lifted', { node: this.o.nodeName });
@@ -231,11 +233,11 @@ export class Agent {
 
   private desiredAnnotations(): Record<string, string> {
     const s = this.status();
-    const prefix = this.policy.naming.annotationPrefix;
+    const keys = temperKeys(this.policy);
     const out: Record<string, string> = {
-      [`${prefix}/agent-status`]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message }),
+      [keys.agentStatus]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message }),
     };
-    if (this.latest !== null) out[distributionAnnotation(this.policy)] = serializeDistribution(this.latest.distribution);
+    if (this.latest !== null) out[keys.qosDistribution] = serializeDistribution(this.latest.distribution);
     return out;
   }
 

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../core/config.ts';
-import { silentLogger } from '../webhook/log.ts';
+import { silentLogger } from '../adapters/log.ts';
 import { Agent } from './agent.ts';
-import { type RunningHttp, isLoopback, listenHttp } from './http.ts';
+import { isLoopback } from '../adapters/loopback.ts';
+import { type RunningHttp, listenHttp } from './http.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temper-http-'));
 let http: RunningHttp;

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
+import { isLoopback, isLoopbackHostHeader } from '../adapters/loopback.ts';
 import type { Agent } from './agent.ts';
 import { apiRouter } from './api.ts';
 
@@ -17,35 +18,16 @@ const DASHBOARD_DIR = join(import.meta.dirname, 'dashboard');
 /** Same-origin scripts, styles, images and API calls only: no inline code, no third parties, no framing. */
 export const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-/** Whether `host` (a bind address) is loopback: then only loopback Host headers are served. */
-export function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || /^127\./.test(host);
-}
-
-/**
- * The Host header's name without the port, or null when malformed. A page on another site
- * could otherwise reach a loopback-bound agent through DNS rebinding (its name resolving to
- * 127.0.0.1) and read the node's pods.
- */
-function hostName(header: string | undefined): string | null {
-  if (header === undefined) return null;
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::\d+)?$/.exec(header);
-  return m?.[1]?.toLowerCase() ?? null;
-}
-
 /**
  * The agent's HTTP app. With `loopbackOnly` (the default bind), requests whose Host header does
- * not name a loopback address get 403.
+ * not name a loopback address get 403 (DNS rebinding, see adapters/loopback.ts).
  */
 export function agentApp(agent: Agent, options: { loopbackOnly?: boolean } = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   if (options.loopbackOnly ?? true) {
     app.use((req, res, next) => {
-      const name = hostName(req.headers.host);
-      if (name !== null && (LOOPBACK_NAMES.has(name) || /^127\./.test(name))) next();
+      if (isLoopbackHostHeader(req.headers.host)) next();
       else res.status(403).type('text/plain').send('forbidden: the agent answers only requests addressed to a loopback host\n');
     });
   }

@@ -3,10 +3,11 @@
 // the node annotations, and serves gRPC (unix socket) and HTTP (loopback) until SIGTERM.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfigError, loadKubeConfig } from '../adapters/kubeconfig.ts';
 import { defaultPolicy, parsePolicy } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
-import { jsonLogger } from '../webhook/log.ts';
+import { jsonLogger } from '../adapters/log.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_GRPC_ADDRESS, startGrpcServer } from './grpc.ts';
 import { listenHttp } from './http.ts';
@@ -53,12 +54,12 @@ if (values.config !== undefined) {
     throw err;
   }
 }
-const kc = new KubeConfig();
+let kc: KubeConfig;
 try {
-  if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
-  else kc.loadFromDefault();
+  kc = loadKubeConfig({ kubeconfig: values.kubeconfig });
 } catch (err) {
-  fail(`cannot load kubeconfig: ${(err as Error).message}`);
+  if (err instanceof KubeConfigError) fail(err.message);
+  throw err;
 }
 
 const agent = new Agent({

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../webhook/log.ts';
+import type { Logger } from '../adapters/log.ts';
 
 export type EnforcementState = 'starting' | 'enforcing' | 'degraded' | 'safe-mode' | 'unavailable';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
-import { startControlPlane } from '../test/infra/controlplane.ts';
+import { startControlPlane } from '../dev/controlplane/controlplane.ts';
 
 const { values } = parseArgs({ options: { samples: { type: 'string', default: '30' }, 'idle-seconds': { type: 'string', default: '20' } } });
 const samples = Number(values.samples);

@@ -6,8 +6,8 @@
 import { Agent, request } from 'node:https';
 import { parseArgs } from 'node:util';
 import { defaultPolicy } from '../core/config.ts';
-import { installPriorityClasses, startWebhookProcess } from '../test/harness/webhook.ts';
-import { startControlPlane } from '../test/infra/controlplane.ts';
+import { installPriorityClasses, startWebhookProcess } from '../dev/harness/webhook.ts';
+import { startControlPlane } from '../dev/controlplane/controlplane.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, rate: { type: 'string', default: '200' } } });
 const seconds = Number(values.seconds);

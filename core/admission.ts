@@ -7,7 +7,9 @@
  * together, from the PriorityClass object itself, never from hard-coded values.
  */
 import type { Policy } from './config.ts';
+import { isTemperNamespace } from './names.ts';
 import { computeQosClass } from './resources.ts';
+import { qosDefaultTier } from './tier.ts';
 import type { PodInfo, PriorityClassInfo, QosClass, Tier } from './types.ts';
 
 /** The PriorityClasses the webhook can see (a watched cache in the adapter). */
@@ -15,6 +17,14 @@ export interface ClassCatalog {
   get(name: string): PriorityClassInfo | undefined;
   /** The class the Priority plugin applies to pods without one, if any (lowest value wins). */
   globalDefault(): PriorityClassInfo | undefined;
+}
+
+/**
+ * The class the Priority plugin applies to pods without one: the globalDefault class with the
+ * lowest value when several exist (ties broken by name, so the choice is stable).
+ */
+export function globalDefaultClass(classes: readonly PriorityClassInfo[]): PriorityClassInfo | undefined {
+  return classes.filter((c) => c.globalDefault).sort((a, b) => a.value - b.value || (a.name < b.name ? -1 : 1))[0];
 }
 
 /** The three pod fields the webhook sets together. */
@@ -42,7 +52,7 @@ export interface DefaultingOptions {
  * Burstable → Normal, BestEffort → Background). A missing class is a warning, never a rejection.
  */
 export function decideDefault(policy: Policy, pod: PodInfo, catalog: ClassCatalog, options: DefaultingOptions): DefaultingDecision {
-  if (pod.namespace === policy.naming.namespace) {
+  if (isTemperNamespace(policy, pod.namespace)) {
     return { action: 'skip', reason: `namespace ${pod.namespace} is Temper's own` };
   }
   const current = pod.priorityClassName;
@@ -54,7 +64,7 @@ export function decideDefault(policy: Policy, pod: PodInfo, catalog: ClassCatalo
     }
   }
   const qosClass = computeQosClass(pod);
-  const tier: Tier = qosClass === 'BestEffort' ? 'background' : 'normal';
+  const tier = qosDefaultTier(qosClass);
   const name = policy.naming.priorityClasses[tier];
   const pc = catalog.get(name);
   if (pc === undefined) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.ts';
-import { defaultPolicy, distributionAnnotation, parsePolicy, tierClassValue } from './config.ts';
+import { defaultPolicy, parsePolicy, tierClassValue } from './config.ts';
+import { distributionAnnotation } from './names.ts';
 
 function problemsOf(text: string): readonly string[] {
   try {

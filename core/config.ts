@@ -5,6 +5,8 @@
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigError, Problems, isRecord, show } from './errors.ts';
+import type { Naming } from './names.ts';
+import { DEFAULT_NAMING } from './names.ts';
 import type { CgroupDriver, LayerName, PriorityClassInfo, Tier } from './types.ts';
 import { CGROUP_DRIVERS, LAYER_NAMES, TIERS } from './types.ts';
 
@@ -48,15 +50,6 @@ export interface NodeSettings {
   readonly threadsPerCore: number;
 }
 
-export interface Naming {
-  /** Prefix of Temper's annotations, e.g. `infera.io` gives `infera.io/qos-distribution`. */
-  readonly annotationPrefix: string;
-  /** Temper's own namespace: its pods run in the system layer and admission skips it. */
-  readonly namespace: string;
-  /** The PriorityClass Temper installs for each tier. */
-  readonly priorityClasses: Readonly<Record<Tier, string>>;
-}
-
 export interface WebhookSettings {
   /** Treat pods carrying the cluster's globalDefault PriorityClass as unclassified. */
   readonly replaceGlobalDefault: boolean;
@@ -76,13 +69,7 @@ const DEFAULT_POLICY: Policy = {
     critical: 1_000_000, high: 100_000, normal: 0, low: -100, system: 2_000_000_000, systemToCatchall: true,
   },
   node: { reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1 },
-  naming: {
-    annotationPrefix: 'infera.io',
-    namespace: 'temper-system',
-    priorityClasses: {
-      critical: 'infera-critical', high: 'infera-high', normal: 'infera-normal', low: 'infera-low', background: 'infera-background',
-    },
-  },
+  naming: DEFAULT_NAMING,
   webhook: { replaceGlobalDefault: false },
   layers: {},
 };
@@ -112,11 +99,6 @@ export function tierClasses(policy: Policy): PriorityClassInfo[] {
     preemptionPolicy: tier === 'background' ? 'Never' : 'PreemptLowerPriority',
     globalDefault: false,
   }));
-}
-
-/** The name of the node annotation carrying the QoS distribution. */
-export function distributionAnnotation(policy: Policy): string {
-  return `${policy.naming.annotationPrefix}/qos-distribution`;
 }
 
 const INT32_MIN = -2147483648;

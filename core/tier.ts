@@ -4,6 +4,7 @@
  */
 import type { Policy } from './config.ts';
 import { tierClasses } from './config.ts';
+import { isTemperNamespace } from './names.ts';
 import { qosClassOf } from './resources.ts';
 import type { LayerName, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } from './types.ts';
 
@@ -26,6 +27,14 @@ const BUILTIN_CLASSES: readonly PriorityClassInfo[] = [
   { name: 'system-node-critical', value: 2_000_001_000, preemptionPolicy: 'PreemptLowerPriority', globalDefault: false },
   { name: 'system-cluster-critical', value: 2_000_000_000, preemptionPolicy: 'PreemptLowerPriority', globalDefault: false },
 ];
+
+/**
+ * The spec's QoS-default rule for a pod without a PriorityClass: Guaranteed and Burstable pods
+ * are Normal, BestEffort pods Background. The webhook's defaulting and classification both use it.
+ */
+export function qosDefaultTier(qosClass: QosClass): Tier {
+  return qosClass === 'BestEffort' ? 'background' : 'normal';
+}
 
 /** Why a pod takes no part in tiering, or null when it does. */
 export function exclusionOf(pod: PodInfo): string | null {
@@ -92,7 +101,7 @@ export function tierOf(policy: Policy, pod: PodInfo, classes: ReadonlyMap<string
   const source = resolved ? 'the class\'s value; the pod has no spec.priority yet' : 'from spec.priority';
   const base = { priority: value, qosClass };
 
-  if (pod.namespace === policy.naming.namespace) {
+  if (isTemperNamespace(policy, pod.namespace)) {
     return {
       ...base, tier: 'system', layer: 'system', rule: 'temper-pod',
       reason: `runs in Temper's namespace ${pod.namespace}: kept in the always-on system layer`,
@@ -106,7 +115,7 @@ export function tierOf(policy: Policy, pod: PodInfo, classes: ReadonlyMap<string
     };
   }
   if (className === null && value === 0) {
-    const tier: Tier = qosClass === 'BestEffort' ? 'background' : 'normal';
+    const tier = qosDefaultTier(qosClass);
     return {
       ...base, tier, layer: tier, rule: 'qos-default',
       reason: `no priorityClassName and priority 0: QoS class ${qosClass} (${qosSource}) defaults to ${tier}`,

@@ -15,13 +15,10 @@ import { registerDashboardCommand } from './dashboard-command.ts';
 import type { ClusterFlags } from './live.ts';
 import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
 import { readManifests, readNode, readPolicy } from './manifests.ts';
+import type { CliIo } from './options.ts';
+import { clusterOptions, configOption, outputOption } from './options.ts';
 import type { OutputFormat } from './output.ts';
-import { OUTPUT_FORMATS, formatTierRows } from './output.ts';
-
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
+import { formatTierRows } from './output.ts';
 
 /** A usage problem the user can fix by changing the command line. */
 class UsageError extends Error {}
@@ -80,21 +77,6 @@ function withPolicy(configPath: string | undefined, driver?: string): Policy {
   const policy = readPolicy(configPath);
   if (driver === undefined) return policy;
   return { ...policy, node: { ...policy.node, cgroupDriver: driver as CgroupDriver } };
-}
-
-function clusterOptions(cmd: Command): Command {
-  return cmd
-    .option('--kubeconfig <file>', 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'the kubeconfig context to use')
-    .option('--request-timeout <duration>', 'give up on a server request after this long (0: never; e.g. 5s, 1m)', '0');
-}
-
-function outputOption(): Option {
-  return new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table');
-}
-
-function configOption(cmd: Command): Command {
-  return cmd.option('--config <file>', 'Temper configuration file (TOML); defaults apply when omitted');
 }
 
 function build(io: CliIo): Command {

@@ -13,7 +13,8 @@ import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
 import { node, pod, threePlans, uidOf } from '../test/builders.ts';
 import { main } from './cli.ts';
-import { agentPodName, formatDiff, onlyNodeName } from './config-command.ts';
+import { agentPodName, onlyNodeName } from './agent-client.ts';
+import { formatDiff } from './config-command.ts';
 
 const policy = defaultPolicy();
 const worker = node('worker-1', '8');

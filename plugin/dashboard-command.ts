@@ -7,13 +7,14 @@
 import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import type { CliIo } from './cli.ts';
-import type { AgentConnection, AgentLocator } from './config-command.ts';
-import { AgentApiError, DEFAULT_AGENT_PORT, connectAgent, getJson, parsePortArg } from './config-command.ts';
+import { hostHeaderName, isLoopback, isLoopbackHostHeader } from '../adapters/loopback.ts';
+import type { AgentConnection, AgentLocator } from './agent-client.ts';
+import { AgentApiError, connectAgent, getJson } from './agent-client.ts';
 import { parseTimeout } from './live.ts';
+import type { CliIo } from './options.ts';
+import { agentLocatorOptions } from './options.ts';
 
 export interface DashboardOptions extends AgentLocator {
   /** Local address to listen on; loopback by default. */
@@ -36,9 +37,6 @@ function parseListenPort(text: string): number {
   if (!/^\d+$/.test(text) || port > 65535) throw new InvalidArgumentError('want a TCP port (0–65535; 0 picks a free one)');
   return port;
 }
-
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
-const isLoopback = (address: string): boolean => LOOPBACK_NAMES.has(address) || (isIP(address) === 4 && address.startsWith('127.'));
 
 // Hop-by-hop headers belong to one connection, not to the forwarded message.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -73,8 +71,8 @@ function forward(req: IncomingMessage, res: ServerResponse, { root, agent, pool 
     sendError(res, 405, `${req.method ?? '?'} ${req.url ?? ''}: the Temper dashboard is read-only (GET only)`, { allow: 'GET, HEAD' });
     return;
   }
-  const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-  if (loopbackOnly && !isLoopback(host)) {
+  if (loopbackOnly && !isLoopbackHostHeader(req.headers.host)) {
+    const host = hostHeaderName(req.headers.host) ?? req.headers.host ?? '';
     sendError(res, 403, `host ${JSON.stringify(host)} is not this machine: open the dashboard through localhost or 127.0.0.1`);
     return;
   }
@@ -176,17 +174,12 @@ function untilInterrupted(): Promise<string> {
 
 /** Adds `dashboard` to the kubectl-temper program. */
 export function registerDashboardCommand(program: Command, io: CliIo): void {
-  program.command('dashboard')
+  const command = program.command('dashboard')
     .description('serve the Temper agent\'s read-only dashboard for a node on a local port, until Ctrl-C')
     .option('--node <name>', 'the node whose agent to show (default: the only node of a one-node cluster)')
     .option('--address <ip>', 'local address to listen on', '127.0.0.1')
-    .addOption(new Option('--port <port>', 'local port to listen on (0: any free port)').argParser(parseListenPort).default(0))
-    .option('--agent-url <url>', 'reach the agent\'s HTTP server here (e.g. http://127.0.0.1:8080) instead of port-forwarding to its pod')
-    .addOption(new Option('--agent-port <port>', 'the agent pod\'s HTTP port').argParser(parsePortArg).default(DEFAULT_AGENT_PORT))
-    .option('--config <file>', 'Temper configuration file (TOML); its naming.namespace is where the agent runs')
-    .option('--kubeconfig <file>', 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
-    .option('--context <name>', 'the kubeconfig context to use')
-    .option('--request-timeout <duration>', 'give up on the first request to the agent after this long (0: never; e.g. 5s)', '0')
+    .addOption(new Option('--port <port>', 'local port to listen on (0: any free port)').argParser(parseListenPort).default(0));
+  agentLocatorOptions(command, 'HTTP server', 'give up on the first request to the agent after this long (0: never; e.g. 5s)')
     .action(async (opts: DashboardOptions) => {
       const dashboard = await startDashboard(opts, (line) => io.stderr(`error: ${line}\n`));
       if (!isLoopback(opts.address)) {

@@ -1,7 +1,10 @@
 /** The plugin against a live cluster: kubeconfig handling, reads, and kubectl-like errors. */
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { KubeConfigError, loadKubeConfig } from '../adapters/kubeconfig.ts';
 import { defaultPolicy, parsePolicy } from '../core/config.ts';
 import type { Policy } from '../core/config.ts';
+import { OBJECT_NAMES } from '../core/names.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { NodeInfo, PodInfo } from '../core/types.ts';
 
@@ -27,6 +30,7 @@ export function parseTimeout(text: string | undefined): number {
 }
 
 export interface Cluster {
+  readonly kc: KubeConfig;
   readonly core: CoreV1Api;
   readonly server: string;
   /** The kubeconfig context's namespace, or "default". */
@@ -34,21 +38,19 @@ export interface Cluster {
   readonly timeoutMs: number;
 }
 
+/** The cluster of the kubeconfig (and context) the flags name, with kubectl-like errors; nothing is requested yet. */
 export function connect(flags: ClusterFlags): Cluster {
-  const kc = new KubeConfig();
+  let kc: KubeConfig;
   try {
-    if (flags.kubeconfig !== undefined) kc.loadFromFile(flags.kubeconfig);
-    else kc.loadFromDefault();
+    kc = loadKubeConfig(flags);
   } catch (err) {
-    throw new ClusterError(`cannot load kubeconfig ${flags.kubeconfig ?? '(default)'}: ${(err as Error).message}`);
-  }
-  if (flags.context !== undefined) {
-    if (kc.getContextObject(flags.context) === null) throw new ClusterError(`context "${flags.context}" does not exist in the kubeconfig`);
-    kc.setCurrentContext(flags.context);
+    if (err instanceof KubeConfigError) throw new ClusterError(err.message, { cause: err });
+    throw err;
   }
   const server = kc.getCurrentCluster()?.server;
   if (server === undefined) throw new ClusterError('no cluster configured: pass --kubeconfig or set KUBECONFIG (or use --from-file for manifests)');
   return {
+    kc,
     core: kc.makeApiClient(CoreV1Api),
     server,
     namespace: kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default',
@@ -65,8 +67,12 @@ function statusMessage(body: unknown): string | null {
   }
 }
 
-/** Runs one API call with the request timeout, turning failures into one clear line. */
-async function call<T>(cluster: Cluster, what: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one API call with the request timeout, turning failures into one clear line: the
+ * server's own message (401 and 403 say so first), or why the server could not be reached.
+ * Every command that talks to the cluster goes through here.
+ */
+export async function clusterCall<T>(cluster: Cluster, what: string, fn: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = cluster.timeoutMs > 0
     ? new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ClusterError(`${what}: request timed out after ${cluster.timeoutMs}ms (${cluster.server})`)), cluster.timeoutMs); })
@@ -77,13 +83,13 @@ async function call<T>(cluster: Cluster, what: string, fn: () => Promise<T>): Pr
     if (err instanceof ClusterError) throw err;
     if (err instanceof ApiException) {
       const message = statusMessage(err.body) ?? `HTTP ${err.code}`;
-      if (err.code === 401) throw new ClusterError(`unauthorized: the server rejected the credentials (${message})`);
-      if (err.code === 403) throw new ClusterError(`forbidden: ${message}`);
-      throw new ClusterError(message);
+      if (err.code === 401) throw new ClusterError(`unauthorized: the server rejected the credentials (${message})`, { cause: err });
+      if (err.code === 403) throw new ClusterError(`forbidden: ${message}`, { cause: err });
+      throw new ClusterError(message, { cause: err });
     }
     const e = err as { code?: string; message?: string; cause?: { code?: string } };
     const code = e.code ?? e.cause?.code;
-    throw new ClusterError(`cannot reach the cluster at ${cluster.server}: ${code ?? e.message ?? String(err)}`);
+    throw new ClusterError(`cannot reach the cluster at ${cluster.server}: ${code ?? e.message ?? String(err)}`, { cause: err });
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
@@ -92,19 +98,19 @@ async function call<T>(cluster: Cluster, what: string, fn: () => Promise<T>): Pr
 /** Pods in one namespace (or all with `namespace` null), optionally only those on one node. */
 export async function listPods(cluster: Cluster, namespace: string | null, node?: string): Promise<PodInfo[]> {
   const fieldSelector = node === undefined ? undefined : `spec.nodeName=${node}`;
-  const list = await call(cluster, 'list pods', () => (namespace === null
+  const list = await clusterCall(cluster, 'list pods', () => (namespace === null
     ? cluster.core.listPodForAllNamespaces({ fieldSelector })
     : cluster.core.listNamespacedPod({ namespace, fieldSelector })));
   return list.items.map((p, i) => podFromObject(p, `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? String(i)}`));
 }
 
 export async function getPod(cluster: Cluster, namespace: string, name: string): Promise<PodInfo> {
-  const p = await call(cluster, `get pod ${namespace}/${name}`, () => cluster.core.readNamespacedPod({ namespace, name }));
+  const p = await clusterCall(cluster, `get pod ${namespace}/${name}`, () => cluster.core.readNamespacedPod({ namespace, name }));
   return podFromObject(p, `pod ${namespace}/${name}`);
 }
 
 export async function getNode(cluster: Cluster, name: string): Promise<NodeInfo> {
-  const n = await call(cluster, `get node ${name}`, () => cluster.core.readNode({ name }));
+  const n = await clusterCall(cluster, `get node ${name}`, () => cluster.core.readNode({ name }));
   return nodeFromObject({ ...n, kind: 'Node' }, `node ${name}`);
 }
 
@@ -116,9 +122,10 @@ export async function clusterPolicy(cluster: Cluster, fromFlag: Policy | null): 
   if (fromFlag !== null) return fromFlag;
   const defaults = defaultPolicy();
   try {
-    const cm = await call(cluster, 'get configmap', () => cluster.core.readNamespacedConfigMap({ namespace: defaults.naming.namespace, name: 'temper-config' }));
-    const text = cm.data?.['config.toml'];
-    return text === undefined ? defaults : parsePolicy(text, `configmap ${defaults.naming.namespace}/temper-config`);
+    const { configMap, configMapKey } = OBJECT_NAMES;
+    const cm = await clusterCall(cluster, 'get configmap', () => cluster.core.readNamespacedConfigMap({ namespace: defaults.naming.namespace, name: configMap }));
+    const text = cm.data?.[configMapKey];
+    return text === undefined ? defaults : parsePolicy(text, `configmap ${defaults.naming.namespace}/${configMap}`);
   } catch (err) {
     if (err instanceof ClusterError && /not found|forbidden/.test(err.message)) return defaults;
     throw err;

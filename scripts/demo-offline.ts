@@ -1,7 +1,8 @@
 // The offline demo (npm run demo:offline): the example node and pods under
 // manifests/examples/, rendered into tiers, the scx_layered config and the node annotation.
 import { join } from 'node:path';
-import { defaultPolicy, distributionAnnotation } from '../core/config.ts';
+import { defaultPolicy } from '../core/config.ts';
+import { distributionAnnotation } from '../core/names.ts';
 import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
 import { readManifests, readNode } from '../plugin/manifests.ts';
 import { formatTierRows } from '../plugin/output.ts';

@@ -9,9 +9,9 @@ import { parseAllDocuments } from 'yaml';
 import { defaultPolicy } from '../core/config.ts';
 import { isRecord } from '../core/errors.ts';
 import { main as kubectlTemper } from '../plugin/cli.ts';
-import { installPriorityClasses, registerWebhook, startWebhookProcess, waitUntilWebhookEffective } from '../test/harness/webhook.ts';
-import { ensureNamespace, startControlPlane } from '../test/infra/controlplane.ts';
-import { ensureK8sBinaries } from '../test/infra/install-k8s.ts';
+import { installPriorityClasses, registerWebhook, startWebhookProcess, waitUntilWebhookEffective } from '../dev/harness/webhook.ts';
+import { ensureNamespace, startControlPlane } from '../dev/controlplane/controlplane.ts';
+import { ensureK8sBinaries } from '../dev/controlplane/install-k8s.ts';
 
 const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
 const say = (s: string): void => { process.stdout.write(s); };

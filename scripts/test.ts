@@ -36,11 +36,11 @@ failed += step('lint (eslint, including the core/ purity and dependency rules)',
 failed += step('typecheck (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json']) === 0 ? 0 : 1;
 
 // Test infrastructure, installed into caches outside the repo (idempotent; seconds when cached).
-failed += step('install: kube-apiserver, etcd, controller-manager, scheduler (Go modules)', process.execPath, [join(root, 'test', 'infra', 'install-k8s.ts')]) === 0 ? 0 : 1;
+failed += step('install: kube-apiserver, etcd, controller-manager, scheduler (Go modules)', process.execPath, [join(root, 'dev', 'controlplane', 'install-k8s.ts')]) === 0 ? 0 : 1;
 failed += step('install: scx_layered (crates.io, clang-22)', 'bash', [join(root, 'bpf', 'install-scx.sh')]) === 0 ? 0 : 1;
 failed += step('install: sched_ext test kernel (Debian sid, private apt) and qemu', 'bash', [join(root, 'bpf', 'install-kernel.sh')]) === 0 ? 0 : 1;
-failed += step('install: helm (Go modules) for the chart tests', process.execPath, [join(root, 'test', 'infra', 'install-helm.ts')]) === 0 ? 0 : 1;
-failed += step('install: Chromium (Debian) for the dashboard tests', 'bash', [join(root, 'test', 'infra', 'install-chromium.sh')]) === 0 ? 0 : 1;
+failed += step('install: helm (Go modules) for the chart tests', process.execPath, [join(root, 'dev', 'install-helm.ts')]) === 0 ? 0 : 1;
+failed += step('install: Chromium (Debian) for the dashboard tests', 'bash', [join(root, 'dev', 'install-chromium.sh')]) === 0 ? 0 : 1;
 // With everything installed, the kernel and browser suites must run: missing prerequisites fail, not skip.
 process.env.TEMPER_REQUIRE_VM = '1';
 process.env.TEMPER_REQUIRE_BROWSER = '1';

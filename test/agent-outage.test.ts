@@ -8,8 +8,8 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
 import { defaultPolicy } from '../core/config.ts';
-import { jsonLogger } from '../webhook/log.ts';
-import { type ControlPlane, startControlPlane } from './infra/controlplane.ts';
+import { jsonLogger } from '../adapters/log.ts';
+import { type ControlPlane, startControlPlane } from '../dev/controlplane/controlplane.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temper-outage-'));
 const sysfs = join(dir, 'sched_ext');

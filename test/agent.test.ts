@@ -11,9 +11,9 @@ import { Agent } from '../agent/agent.ts';
 import { defaultPolicy } from '../core/config.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import { plan, serializeDistribution } from '../core/plan.ts';
-import { jsonLogger } from '../webhook/log.ts';
-import { installPriorityClasses } from './harness/webhook.ts';
-import { ensureNamespace } from './infra/controlplane.ts';
+import { jsonLogger } from '../adapters/log.ts';
+import { installPriorityClasses } from '../dev/harness/webhook.ts';
+import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 
 const kc = new KubeConfig();
 kc.loadFromFile(inject('kubeconfig'));

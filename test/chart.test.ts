@@ -20,10 +20,10 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { runInVm, vmAvailability } from '../bpf/vm.ts';
 import { type Policy, defaultPolicy, parsePolicy } from '../core/config.ts';
 import type { ConfigError } from '../core/errors.ts';
-import { agentNodeAnnotations, mutatingWebhookConfiguration, priorityClassObjects } from '../webhook/configuration.ts';
-import { httpsGet } from './harness/webhook.ts';
-import { ensureNamespace } from './infra/controlplane.ts';
-import { ensureHelm } from './infra/install-helm.ts';
+import { agentNodeAnnotations, mutatingWebhookConfiguration, priorityClassObjects } from '../core/install-objects.ts';
+import { httpsGet } from '../dev/harness/webhook.ts';
+import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
+import { ensureHelm } from '../dev/install-helm.ts';
 
 const repo = join(import.meta.dirname, '..');
 const chart = join(repo, 'manifests', 'chart', 'temper');
@@ -120,7 +120,7 @@ function customPolicy(namespace: string): Policy {
 }
 
 beforeAll(async () => {
-  helmBin = await ensureHelm(); // cached by `node test/infra/install-helm.ts`; minutes when cold
+  helmBin = await ensureHelm(); // cached by `node dev/install-helm.ts`; minutes when cold
 }, 900_000);
 
 afterAll(() => {

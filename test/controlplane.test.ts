@@ -1,4 +1,4 @@
-// The shared test control plane (test/infra/globalSetup.ts) is a real kube-apiserver + etcd,
+// The shared test control plane (test/setup/globalSetup.ts) is a real kube-apiserver + etcd,
 // kube-controller-manager and kube-scheduler: admission computes QoS classes and resolves
 // priorities, controllers turn Deployments into pods and the scheduler binds them, exactly as in a
 // cluster (only without a kubelet, so pods stay Pending).
@@ -14,7 +14,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { ensureNamespace } from './infra/controlplane.ts';
+import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 
 const kc = new KubeConfig();
 kc.loadFromFile(inject('kubeconfig'));

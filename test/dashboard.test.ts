@@ -2,7 +2,7 @@
 // test/fixtures/fake-scx.ts) against the real control plane, read by headless Chromium through
 // playwright-core, directly and through `kubectl temper dashboard`. Screenshots of each view go
 // to test-artifacts/dashboard/. Skips (saying why) when Chromium is missing, unless
-// TEMPER_REQUIRE_BROWSER=1 (then it fails); test/infra/install-chromium.sh installs it.
+// TEMPER_REQUIRE_BROWSER=1 (then it fails); dev/install-chromium.sh installs it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,17 +13,17 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } fr
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultPolicy } from '../core/config.ts';
-import { installPriorityClasses } from './harness/webhook.ts';
-import { ensureNamespace } from './infra/controlplane.ts';
+import { installPriorityClasses } from '../dev/harness/webhook.ts';
+import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 
 const CHROMIUM = process.env.TEMPER_CHROMIUM ?? '/usr/bin/chromium';
 const haveBrowser = existsSync(CHROMIUM);
 const required = process.env.TEMPER_REQUIRE_BROWSER === '1';
-if (!haveBrowser && !required) console.warn(`dashboard.test.ts skipped: no Chromium at ${CHROMIUM} (test/infra/install-chromium.sh installs it; TEMPER_REQUIRE_BROWSER=1 makes this a failure)`);
+if (!haveBrowser && !required) console.warn(`dashboard.test.ts skipped: no Chromium at ${CHROMIUM} (dev/install-chromium.sh installs it; TEMPER_REQUIRE_BROWSER=1 makes this a failure)`);
 
 describe.runIf(!haveBrowser && required)('dashboard prerequisites', () => {
   it('Chromium is installed (TEMPER_REQUIRE_BROWSER=1)', () => {
-    expect.fail(`the dashboard suite must run but there is no Chromium at ${CHROMIUM}: run test/infra/install-chromium.sh`);
+    expect.fail(`the dashboard suite must run but there is no Chromium at ${CHROMIUM}: run dev/install-chromium.sh`);
   });
 });
 

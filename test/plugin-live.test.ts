@@ -11,8 +11,8 @@ import { defaultPolicy } from '../core/config.ts';
 import { podFromObject } from '../core/objects.ts';
 import { classifyPods, tierRowOf } from '../core/plan.ts';
 import { main } from '../plugin/cli.ts';
-import { installPriorityClasses } from './harness/webhook.ts';
-import { ensureNamespace } from './infra/controlplane.ts';
+import { installPriorityClasses } from '../dev/harness/webhook.ts';
+import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 
 const kubeconfig = inject('kubeconfig');
 const nodeName = inject('nodeName');

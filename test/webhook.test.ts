@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultPolicy } from '../core/config.ts';
 import { podFromObject } from '../core/objects.ts';
 import { computeQosClass } from '../core/resources.ts';
-import { type WebhookProcess, httpsGet, httpsPost, installPriorityClasses, registerWebhook, startWebhookProcess, unregisterWebhook, waitUntilWebhookEffective } from './harness/webhook.ts';
-import { ensureNamespace } from './infra/controlplane.ts';
+import { type WebhookProcess, httpsGet, httpsPost, installPriorityClasses, registerWebhook, startWebhookProcess, unregisterWebhook, waitUntilWebhookEffective } from '../dev/harness/webhook.ts';
+import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 
 const kubeconfig = inject('kubeconfig');
 const kc = new KubeConfig();

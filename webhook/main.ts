@@ -2,11 +2,11 @@
 // temper-webhook: serves POST /mutate over HTTPS until SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
-import { ConfigError } from '../core/errors.ts';
+import { loadKubeConfig } from '../adapters/kubeconfig.ts';
+import { jsonLogger } from '../adapters/log.ts';
 import { defaultPolicy, parsePolicy } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
 import { watchClasses } from './classes.ts';
-import { jsonLogger } from './log.ts';
 import { listenWebhook } from './server.ts';
 
 const log = jsonLogger('webhook');
@@ -23,9 +23,7 @@ const { values } = parseArgs({
 
 try {
   const policy = values.config === undefined ? defaultPolicy() : parsePolicy(readFileSync(values.config, 'utf8'), values.config);
-  const kc = new KubeConfig();
-  if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
-  else kc.loadFromDefault();
+  const kc = loadKubeConfig({ kubeconfig: values.kubeconfig });
   const classes = await watchClasses(kc, log);
   const tls = { cert: readFileSync(values['tls-cert'], 'utf8'), key: readFileSync(values['tls-key'], 'utf8') };
   const server = await listenWebhook({ policy, catalog: classes, ready: classes.synced, log }, tls, values.host, Number(values.port));

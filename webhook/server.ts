@@ -14,7 +14,7 @@ import { decideDefault } from '../core/admission.ts';
 import type { Policy } from '../core/config.ts';
 import { InputError, isRecord } from '../core/errors.ts';
 import { podFromObject } from '../core/objects.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../adapters/log.ts';
 import { BadReviewError, allowResponse, parseReview, withClassFields } from './review.ts';
 
 /** Largest AdmissionReview accepted; the API server itself caps request bodies at 3 MiB. */

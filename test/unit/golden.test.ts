@@ -1,5 +1,6 @@
 // Golden cases: manifests in, exact bytes out (test/golden/README.md). UPDATE_GOLDEN=1 rewrites them.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyPods, plan, serializeDistribution, tierRowOf } from '../../core/plan.ts';
@@ -15,11 +16,28 @@ function input(dir: string, file: string): string {
   return existsSync(own) ? own : join(root, '..', '..', 'manifests', 'examples', file);
 }
 
-function check(dir: string, file: string, got: string): void {
-  const path = join(dir, file);
-  if (update || !existsSync(path)) writeFileSync(path, got);
+/** Compares with the want file; only UPDATE_GOLDEN=1 writes one, so a missing file fails. */
+function check(path: string, got: string, rewrite = update): void {
+  if (rewrite) writeFileSync(path, got);
+  expect(existsSync(path), `${path} is missing; run with UPDATE_GOLDEN=1 to create it, then review it`).toBe(true);
   expect(got, `${path} differs; rerun with UPDATE_GOLDEN=1 if the change is intended`).toBe(readFileSync(path, 'utf8'));
 }
+
+describe('the golden check', () => {
+  it('fails when a want file is missing (creating it only with UPDATE_GOLDEN=1), and when it differs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'temper-golden-'));
+    try {
+      const path = join(dir, 'want.tiers.json');
+      expect(() => check(path, '[]\n', false)).toThrow('want.tiers.json is missing; run with UPDATE_GOLDEN=1 to create it');
+      expect(existsSync(path)).toBe(false);
+      check(path, '[]\n', true); // what UPDATE_GOLDEN=1 does
+      expect(readFileSync(path, 'utf8')).toBe('[]\n');
+      expect(() => check(path, '[1]\n', false)).toThrow('want.tiers.json differs; rerun with UPDATE_GOLDEN=1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('golden cases', () => {
   it('has the cases the engine must cover', () => {
@@ -36,14 +54,14 @@ describe('golden cases', () => {
 
     it('renders want.layered.json, a valid scx_layered config', () => {
       expect(validateLayeredConfig(JSON.parse(result.configJson))).toEqual([]);
-      check(dir, 'want.layered.json', result.configJson);
+      check(join(dir, 'want.layered.json'), result.configJson);
     });
     it('publishes want.distribution.json', () => {
-      check(dir, 'want.distribution.json', `${serializeDistribution(result.distribution)}\n`);
+      check(join(dir, 'want.distribution.json'), `${serializeDistribution(result.distribution)}\n`);
     });
     it('lists want.tiers.json', () => {
       const rows = classifyPods(policy, objects.pods, objects.priorityClasses).map(tierRowOf);
-      check(dir, 'want.tiers.json', `${JSON.stringify(rows, null, 2)}\n`);
+      check(join(dir, 'want.tiers.json'), `${JSON.stringify(rows, null, 2)}\n`);
     });
   });
 });

@@ -1,4 +1,4 @@
-// Values the globalSetup (test/infra/globalSetup.ts) provides to tests through `inject`.
+// Values the globalSetup (test/setup/globalSetup.ts) provides to tests through `inject`.
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Path of the admin kubeconfig of the shared test control plane (group system:masters). */

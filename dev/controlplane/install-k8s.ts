@@ -1,11 +1,11 @@
 // Builds kube-apiserver, kube-controller-manager, kube-scheduler and etcd from Go modules (no
 // binary downloads) into a per-version cache outside the repo:
 // ${TEMPER_CACHE:-$HOME/.cache/temper}/k8s/<k8s-version>-<etcd-version>/.
-// The versions come from the pinned go.mod files under test/infra/k8s/ (the three Kubernetes
+// The versions come from the pinned go.mod files under dev/controlplane/k8s/ (the three Kubernetes
 // binaries are `tool` directives of the one apiserver module), so bumping a version is a go.mod
 // edit. Idempotent: skips the build when all binaries and a matching stamp exist.
 //
-//   node test/infra/install-k8s.ts          # build if needed, print the binary paths
+//   node dev/controlplane/install-k8s.ts         # build if needed, print the binary paths
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AdmissionregistrationV1Api, ApiException, CoreV1Api, type KubeConfig, SchedulingV1Api, type V1MutatingWebhookConfiguration, type V1Pod, type V1PriorityClass } from '@kubernetes/client-node';
 import type { Policy } from '../../core/config.ts';
-import { mutatingWebhookConfiguration, priorityClassObjects } from '../../webhook/configuration.ts';
-import { createCA, issueCert } from '../infra/pki.ts';
+import { mutatingWebhookConfiguration, priorityClassObjects } from '../../core/install-objects.ts';
+import { OBJECT_NAMES } from '../../core/names.ts';
+import { createCA, issueCert } from '../pki.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
@@ -130,7 +131,7 @@ export async function registerWebhook(kc: KubeConfig, policy: Policy, url: strin
 
 export async function unregisterWebhook(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
-  await api.deleteMutatingWebhookConfiguration({ name: 'temper-qos-defaulting' }).catch(() => undefined);
+  await api.deleteMutatingWebhookConfiguration({ name: OBJECT_NAMES.webhookConfiguration }).catch(() => undefined);
 }
 
 /**

@@ -1,10 +1,10 @@
 // Builds helm (v3) from its Go module (no binary downloads) into a per-version cache outside the
 // repo: ${TEMPER_CACHE:-$HOME/.cache/temper}/helm/<version>/helm. The version is the one the
-// pinned go.mod under test/infra/helm/ requires (helm is a `tool` directive of that module, kept
+// pinned go.mod under dev/helm/ requires (helm is a `tool` directive of that module, kept
 // apart from the Kubernetes module so neither moves the other's dependencies), so bumping helm is
 // a go.mod edit. Idempotent: skips the build when the binary and a matching stamp exist.
 //
-//   node test/infra/install-helm.ts          # build if needed, print the binary's path
+//   node dev/install-helm.ts                 # build if needed, print the binary's path
 //
 // Cost on the 2-core machine, helm v3.22.0: 2 min 44 s cold (empty Go module and build caches,
 // modules fetched from the proxy), 3 min 36 s when the machine was busy with other builds; 0.1 s
@@ -32,7 +32,7 @@ function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
-/** The version test/infra/helm/go.mod requires for `modulePath`. */
+/** The version dev/helm/go.mod requires for `modulePath`. */
 async function pinnedVersion(modulePath: string): Promise<string> {
   const gomod = await readFile(join(moduleDir, 'go.mod'), 'utf8');
   const line = gomod.split('\n').find((l) => l.trim().startsWith(`${modulePath} v`));

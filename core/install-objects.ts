@@ -1,6 +1,11 @@
-/** The MutatingWebhookConfiguration, generated from code: one source for the demo, tests and chart. */
-import type { Policy } from '../core/config.ts';
-import { distributionAnnotation, tierClasses } from '../core/config.ts';
+/**
+ * The objects that install Temper on a cluster, as plain data generated from the policy: the
+ * five tier PriorityClasses, the MutatingWebhookConfiguration and the Node annotations the agent
+ * may write. One source for `npm start` (dev/harness), the tests and the chart's checks.
+ */
+import type { Policy } from './config.ts';
+import { tierClasses } from './config.ts';
+import { LABELS, OBJECT_NAMES, temperKeys, webhookName } from './names.ts';
 
 export interface WebhookTarget {
   /** In-cluster Service, or a URL (local control plane). */
@@ -11,7 +16,7 @@ export interface WebhookTarget {
 
 /** The label (on a namespace or a pod) that opts out of defaulting: `<prefix>/qos-defaulting=disabled`. */
 export function optOutLabel(policy: Policy): string {
-  return `${policy.naming.annotationPrefix}/qos-defaulting`;
+  return temperKeys(policy).qosDefaulting;
 }
 
 /**
@@ -26,7 +31,7 @@ export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarg
   else if (target.url !== undefined) clientConfig.url = target.url;
   else throw new Error('webhook target needs a service or a url');
   const webhook: Record<string, unknown> = {
-    name: `qos-defaulting.${policy.naming.annotationPrefix}`,
+    name: webhookName(policy),
     admissionReviewVersions: ['v1'],
     sideEffects: 'None',
     failurePolicy: 'Ignore',
@@ -47,7 +52,7 @@ export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarg
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: { name: 'temper-qos-defaulting' },
+    metadata: { name: OBJECT_NAMES.webhookConfiguration },
     webhooks: [webhook],
   };
 }
@@ -57,7 +62,7 @@ export function priorityClassObjects(policy: Policy): Record<string, unknown>[] 
   return tierClasses(policy).map((pc) => ({
     apiVersion: 'scheduling.k8s.io/v1',
     kind: 'PriorityClass',
-    metadata: { name: pc.name, labels: { 'app.kubernetes.io/part-of': 'temper' } },
+    metadata: { name: pc.name, labels: { ...LABELS.partOf } },
     value: pc.value,
     preemptionPolicy: pc.preemptionPolicy,
     globalDefault: false,
@@ -71,5 +76,6 @@ export function priorityClassObjects(policy: Policy): Record<string, unknown>[] 
  * nothing else on its own Node.
  */
 export function agentNodeAnnotations(policy: Policy): string[] {
-  return [distributionAnnotation(policy), `${policy.naming.annotationPrefix}/agent-status`];
+  const keys = temperKeys(policy);
+  return [keys.qosDistribution, keys.agentStatus];
 }

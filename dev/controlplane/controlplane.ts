@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiException, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { ensureK8sBinaries, type K8sBinaries } from './install-k8s.ts';
-import { type CertFiles, createCA, createSigningKey, issueCert } from './pki.ts';
+import { type CertFiles, createCA, createSigningKey, issueCert } from '../pki.ts';
 
 export interface ControlPlaneOptions {
   /** Name of the Node object to register. Default: this machine's hostname if it is a valid node name, else temper-node-1. */
