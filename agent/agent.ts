@@ -6,26 +6,25 @@
 import { readFileSync, watchFile, unwatchFile } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ResilienceOptions } from '../adapters/informer.ts';
+import type { Logger } from '../adapters/log.ts';
+import { classInfos } from '../adapters/priority-classes.ts';
 import type { Policy } from '../core/config.ts';
 import { parsePolicy } from '../core/config.ts';
-import { ConfigError, InputError } from '../core/errors.ts';
+import { ConfigError, InputError, formatProblem } from '../core/errors.ts';
 import { temperKeys } from '../core/names.ts';
-import { nodeFromObject, podFromObject, priorityClassFromObject } from '../core/objects.ts';
-import { knownClasses } from '../core/tier.ts';
+import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
 import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
-import type { PodInfo, PriorityClassInfo } from '../core/types.ts';
+import type { PodInfo } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
-import type { Logger } from '../adapters/log.ts';
 import type { AssignmentRow } from './generations.ts';
 import { GenerationStore } from './generations.ts';
-import type { AgentStatus } from './views.ts';
-import type { ResilienceOptions } from '../adapters/informer.ts';
 import type { NodeWatch } from './kube.ts';
 import { patchNodeAnnotations, watchNode } from './kube.ts';
 import type { SupervisorOptions, SupervisorStatus } from './supervisor.ts';
 import { Supervisor } from './supervisor.ts';
-
+import type { AgentStatus } from './views.ts';
 
 export interface AgentOptions {
   readonly kc: KubeConfig;
@@ -152,7 +151,7 @@ export class Agent {
       this.configError = null;
       this.o.log.info('configuration reloaded', { path: this.o.policyPath });
     } catch (err) {
-      const why = err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message;
+      const why = err instanceof ConfigError ? err.lines.join('; ') : (err as Error).message;
       this.configError = `config rejected: ${why}`;
       this.m.configErrors.inc();
       this.o.log.error('configuration rejected; keeping the last good one', { path: this.o.policyPath, error: why });
@@ -175,32 +174,22 @@ export class Agent {
     }
     try {
       const node = nodeFromObject({ ...nodeObj, kind: 'Node' }, `node ${this.o.nodeName}`);
-      const classes: PriorityClassInfo[] = [];
-      for (const pc of watch.classes.list()) {
-        try {
-          classes.push(priorityClassFromObject(pc, `priorityclass ${pc.metadata?.name ?? ''}`));
-        } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-        }
-      }
-      const known = knownClasses(this.policy, classes);
+      const classes = classInfos(watch.classes.list());
       const pods: PodInfo[] = [];
       for (const p of watch.pods.list()) {
         try {
-          const pod = podFromObject(p, `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`);
-          // Only when the Priority plugin is off can a pod name a class without a priority; one
-          // such pod must not stop the node's whole plan.
-          if (pod.priority === null && pod.priorityClassName !== null && !known.has(pod.priorityClassName)) {
-            this.o.log.warn('pod skipped: unknown PriorityClass and no spec.priority', { pod: `${pod.namespace}/${pod.name}`, priorityClassName: pod.priorityClassName });
-            continue;
-          }
-          pods.push(pod);
+          pods.push(podFromObject(p, `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`));
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
           this.o.log.warn('pod skipped: not understood', { error: err.message });
         }
       }
       const result = plan(this.policy, node, pods, classes);
+      // One pod core cannot plan (a class without spec.priority, possible only with the Priority
+      // plugin off) must not stop the node's whole plan: it is left out and said so.
+      for (const s of result.skipped) {
+        this.o.log.warn('pod skipped: cannot be planned', { pod: `${s.pod.namespace}/${s.pod.name}`, reason: s.reason, error: formatProblem(s.problem) });
+      }
       this.latest = result;
       for (const tier of [...TIERS, 'system'] as const) this.m.pods.set({ tier }, result.pods.filter((p) => p.assignment.tier === tier).length);
       const annotations = nodeObj.metadata?.annotations ?? {};

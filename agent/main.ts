@@ -50,7 +50,7 @@ if (values.config !== undefined) {
   try {
     policy = parsePolicy(text, values.config);
   } catch (err) {
-    if (err instanceof ConfigError) fail(`invalid config:\n  ${err.problems.join('\n  ')}`);
+    if (err instanceof ConfigError) fail(`invalid config:\n  ${err.lines.join('\n  ')}`);
     throw err;
   }
 }

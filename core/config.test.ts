@@ -7,7 +7,7 @@ function problemsOf(text: string): readonly string[] {
   try {
     parsePolicy(text, 'temper.toml');
   } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
+    if (err instanceof ConfigError) return err.lines;
     throw err;
   }
   throw new Error('expected a ConfigError');

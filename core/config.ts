@@ -4,7 +4,7 @@
  * in the file is reported at once (a typo must never silently fall back to a default).
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { ConfigError, Problems, isRecord, show } from './errors.ts';
+import { ConfigError, Problems, isRecord, problemAt, show, within } from './errors.ts';
 import type { Naming } from './names.ts';
 import { DEFAULT_NAMING } from './names.ts';
 import type { CgroupDriver, LayerName, PriorityClassInfo, Tier } from './types.ts';
@@ -139,11 +139,11 @@ class Table {
     const v = this.take(k);
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v)) {
-      this.problems.add(this.key(k), `must be an integer (got ${show(v)})`);
+      this.problems.add(this.key(k), 'must be an integer', v);
       return fallback;
     }
     if (v < min || v > max) {
-      this.problems.add(this.key(k), `must be between ${min} and ${max} (got ${v})`);
+      this.problems.add(this.key(k), `must be between ${min} and ${max}`, v);
       return fallback;
     }
     return v;
@@ -153,7 +153,7 @@ class Table {
     const v = this.take(k);
     if (v === undefined) return undefined;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      this.problems.add(this.key(k), `must be a number between ${min} and ${max} (got ${show(v)})`);
+      this.problems.add(this.key(k), `must be a number between ${min} and ${max}`, v);
       return undefined;
     }
     return v;
@@ -165,7 +165,7 @@ class Table {
     const v = this.take(k);
     if (v === undefined) return fallback;
     if (typeof v !== 'boolean') {
-      this.problems.add(this.key(k), `must be true or false (got ${show(v)})`);
+      this.problems.add(this.key(k), 'must be true or false', v);
       return fallback;
     }
     return v;
@@ -175,12 +175,12 @@ class Table {
     const v = this.take(k);
     if (v === undefined) return fallback;
     if (typeof v !== 'string') {
-      this.problems.add(this.key(k), `must be a string (got ${show(v)})`);
+      this.problems.add(this.key(k), 'must be a string', v);
       return fallback;
     }
     const bad = check(v);
     if (bad !== null) {
-      this.problems.add(this.key(k), `${bad} (got ${show(v)})`);
+      this.problems.add(this.key(k), bad, v);
       return fallback;
     }
     return v;
@@ -190,7 +190,7 @@ class Table {
     const v = this.take(k);
     if (v === undefined) return undefined;
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-      this.problems.add(this.key(k), `must be one of ${allowed.join(', ')} (got ${show(v)})`);
+      this.problems.add(this.key(k), `must be one of ${allowed.join(', ')}`, v);
       return undefined;
     }
     return v as T;
@@ -200,7 +200,7 @@ class Table {
     const v = this.take(k);
     if (v === undefined) return new Table({}, this.key(k), this.problems);
     if (!isRecord(v)) {
-      this.problems.add(this.key(k), `must be a table (got ${show(v)})`);
+      this.problems.add(this.key(k), 'must be a table', v);
       return new Table({}, this.key(k), this.problems);
     }
     return new Table(v, this.key(k), this.problems);
@@ -283,7 +283,7 @@ function readUtilRange(t: Table, name: LayerName, problems: Problems): readonly 
     return undefined;
   }
   if (!Array.isArray(raw) || raw.length !== 2 || !raw.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-    problems.add(key, `must be two numbers [low, high] (got ${show(raw)})`);
+    problems.add(key, 'must be two numbers [low, high]', raw);
     return undefined;
   }
   const [lo, hi] = raw as [number, number];
@@ -343,7 +343,7 @@ export function policyFromObject(doc: Record<string, unknown>, source: string): 
   }
 
   for (const t of [root, mappingT, nodeT, namingT, classesT, webhookT, layersT]) t.rejectUnknown();
-  if (!problems.empty) throw new ConfigError(problems.list.map((p) => `${source}: ${p}`));
+  if (!problems.empty) throw new ConfigError(within(source, problems.list));
   return { priorityMapping, node, naming, webhook, layers };
 }
 
@@ -354,7 +354,7 @@ export function parsePolicy(text: string, source: string): Policy {
     doc = parseToml(text) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof TomlError) {
-      throw new ConfigError([`${source}:${err.line}:${err.column}: invalid TOML: ${err.message.split('\n')[0] ?? ''}`]);
+      throw new ConfigError([problemAt(`${source}:${err.line}:${err.column}`, `invalid TOML: ${err.message.split('\n')[0] ?? ''}`, err)]);
     }
     throw err;
   }

@@ -2,7 +2,8 @@
  * Parsing at the edge: plain JSON (a manifest document, a List, an API object) into the narrow,
  * validated PodInfo / NodeInfo / PriorityClassInfo values the rest of core trusts.
  */
-import { InputError, Problems, isRecord, show } from './errors.ts';
+import type { Problem, Where } from './errors.ts';
+import { InputError, Problems, isRecord, problemAt, show, within } from './errors.ts';
 import { parseQuantity, QuantityError } from './quantity.ts';
 import { aggregate, isPodLevelResource } from './resources.ts';
 import type {
@@ -22,7 +23,7 @@ function str(value: unknown, path: string, problems: Problems, required: boolean
     return null;
   }
   if (typeof value !== 'string') {
-    problems.add(path, `must be a string (got ${show(value)})`);
+    problems.add(path, 'must be a string', value);
     return null;
   }
   return value;
@@ -31,7 +32,7 @@ function str(value: unknown, path: string, problems: Problems, required: boolean
 function int32(value: unknown, path: string, problems: Problems): number | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
-    problems.add(path, `must be a 32-bit integer (got ${show(value)})`);
+    problems.add(path, 'must be a 32-bit integer', value);
     return null;
   }
   return value;
@@ -41,21 +42,21 @@ function resourceList(value: unknown, path: string, problems: Problems): Record<
   const out: Record<string, bigint> = {};
   if (value === undefined || value === null) return out;
   if (!isRecord(value)) {
-    problems.add(path, `must be a map of resource quantities (got ${show(value)})`);
+    problems.add(path, 'must be a map of resource quantities', value);
     return out;
   }
   for (const [name, quantity] of Object.entries(value)) {
     if (typeof quantity !== 'string' && typeof quantity !== 'number') {
-      problems.add(`${path}.${name}`, `must be a quantity string (got ${show(quantity)})`);
+      problems.add(`${path}.${name}`, 'must be a quantity string', quantity);
       continue;
     }
     try {
       const nano = parseQuantity(quantity);
-      if (nano < 0n) problems.add(`${path}.${name}`, `must not be negative (got ${show(quantity)})`);
+      if (nano < 0n) problems.add(`${path}.${name}`, 'must not be negative', quantity);
       else out[name] = nano;
     } catch (err) {
       if (!(err instanceof QuantityError)) throw err;
-      problems.add(`${path}.${name}`, err.message);
+      problems.list.push({ at: [], path: `${path}.${name}`, message: err.message, cause: err });
     }
   }
   return out;
@@ -72,7 +73,7 @@ function withRequestsDefaulted(requests: Record<string, bigint>, limits: Resourc
 
 function requirements(value: unknown, path: string, problems: Problems): ResourceRequirements {
   if (value !== undefined && value !== null && !isRecord(value)) {
-    problems.add(path, `must be an object (got ${show(value)})`);
+    problems.add(path, 'must be an object', value);
     return { requests: {}, limits: {} };
   }
   const limits = resourceList(value?.limits, `${path}.limits`, problems);
@@ -87,7 +88,7 @@ function requirements(value: unknown, path: string, problems: Problems): Resourc
  */
 function podLevelRequirements(value: unknown, problems: Problems, containers: readonly ContainerInfo[], inits: readonly ContainerInfo[]): ResourceRequirements {
   if (value !== undefined && value !== null && !isRecord(value)) {
-    problems.add('spec.resources', `must be an object (got ${show(value)})`);
+    problems.add('spec.resources', 'must be an object', value);
     return { requests: {}, limits: {} };
   }
   const limits = resourceList(value?.limits, 'spec.resources.limits', problems);
@@ -110,14 +111,14 @@ function containers(value: unknown, path: string, problems: Problems, required: 
     return [];
   }
   if (!Array.isArray(value)) {
-    problems.add(path, `must be a list (got ${show(value)})`);
+    problems.add(path, 'must be a list', value);
     return [];
   }
   if (required && value.length === 0) problems.add(path, 'a pod needs at least one container');
   return value.map((c: unknown, i): ContainerInfo => {
     const at = `${path}[${i}]`;
     if (!isRecord(c)) {
-      problems.add(at, `must be an object (got ${show(c)})`);
+      problems.add(at, 'must be an object', c);
       return { name: '', resources: { requests: {}, limits: {} }, restartPolicy: null };
     }
     return {
@@ -137,19 +138,19 @@ function labels(value: unknown, path: string, problems: Problems): Record<string
   return value as Record<string, string>;
 }
 
-/** Builds a PodInfo from a Pod object; `where` prefixes every problem (e.g. "pods.yaml: items[2]"). */
-export function podFromObject(obj: unknown, where: string): PodInfo {
+/** Builds a PodInfo from a Pod object; `where` locates every problem (e.g. ["pods.yaml", "items[2]"]). */
+export function podFromObject(obj: unknown, where: Where): PodInfo {
   const problems = new Problems();
   const pod = podFrom(obj, problems);
   if (!problems.empty || pod === null) {
-    throw new InputError(problems.list.map((p) => `${where}: ${p}`));
+    throw new InputError(within(where, problems.list));
   }
   return pod;
 }
 
 function podFrom(obj: unknown, problems: Problems): PodInfo | null {
   if (!isRecord(obj)) {
-    problems.add('', `not an object (got ${show(obj)})`);
+    problems.add('', 'not an object', obj);
     return null;
   }
   const meta = isRecord(obj.metadata) ? obj.metadata : {};
@@ -158,10 +159,10 @@ function podFrom(obj: unknown, problems: Problems): PodInfo | null {
   if (!isRecord(obj.metadata)) problems.add('metadata', 'required');
   if (!isRecord(obj.spec)) problems.add('spec', 'required');
   const uid = str(meta.uid, 'metadata.uid', problems, false) ?? '';
-  if (!UID_RE.test(uid)) problems.add('metadata.uid', `must be a UUID (got ${show(uid)})`);
+  if (!UID_RE.test(uid)) problems.add('metadata.uid', 'must be a UUID', uid);
   const qos = str(status.qosClass, 'status.qosClass', problems, false);
   if (qos !== null && !(QOS_CLASSES as readonly string[]).includes(qos)) {
-    problems.add('status.qosClass', `must be one of ${QOS_CLASSES.join(', ')} (got ${show(qos)})`);
+    problems.add('status.qosClass', `must be one of ${QOS_CLASSES.join(', ')}`, qos);
   }
   const appContainers = containers(spec.containers, 'spec.containers', problems, true);
   const initContainers = containers(spec.initContainers, 'spec.initContainers', problems, false);
@@ -187,10 +188,10 @@ function podFrom(obj: unknown, problems: Problems): PodInfo | null {
 }
 
 /** Builds a NodeInfo from a Node object; the CPU capacity is required. */
-export function nodeFromObject(obj: unknown, where: string): NodeInfo {
+export function nodeFromObject(obj: unknown, where: Where): NodeInfo {
   const problems = new Problems();
   if (!isRecord(obj) || (obj.kind !== undefined && obj.kind !== 'Node')) {
-    throw new InputError([`${where}: not a Node object (kind ${show(isRecord(obj) ? obj.kind : obj)})`]);
+    throw new InputError([problemAt(where, `not a Node object (kind ${show(isRecord(obj) ? obj.kind : obj)})`)]);
   }
   const meta = isRecord(obj.metadata) ? obj.metadata : {};
   const status = isRecord(obj.status) ? obj.status : {};
@@ -200,14 +201,14 @@ export function nodeFromObject(obj: unknown, where: string): NodeInfo {
   const cpu = capacity.cpu;
   if (cpu === undefined && problems.empty) problems.add('status.capacity.cpu', 'required (the node\'s CPU count)');
   else if (cpu !== undefined && cpu < 1_000_000_000n) problems.add('status.capacity.cpu', 'must be at least 1 CPU');
-  if (!problems.empty || cpu === undefined) throw new InputError(problems.list.map((p) => `${where}: ${p}`));
+  if (!problems.empty || cpu === undefined) throw new InputError(within(where, problems.list));
   const millis = Number(cpu / 1_000_000n);
   const alloc = allocatable.cpu === undefined ? millis : Number(allocatable.cpu / 1_000_000n);
   return { name, cpuCapacityMillis: millis, cpuAllocatableMillis: Math.min(alloc, millis) };
 }
 
 /** Builds a PriorityClassInfo from a scheduling.k8s.io/v1 PriorityClass object. */
-export function priorityClassFromObject(obj: unknown, where: string): PriorityClassInfo {
+export function priorityClassFromObject(obj: unknown, where: Where): PriorityClassInfo {
   const problems = new Problems();
   const o = isRecord(obj) ? obj : {};
   const meta = isRecord(o.metadata) ? o.metadata : {};
@@ -216,9 +217,9 @@ export function priorityClassFromObject(obj: unknown, where: string): PriorityCl
   if (value === null && problems.empty) problems.add('value', 'required');
   const policy = str(o.preemptionPolicy, 'preemptionPolicy', problems, false) ?? 'PreemptLowerPriority';
   if (o.globalDefault !== undefined && typeof o.globalDefault !== 'boolean') {
-    problems.add('globalDefault', `must be a boolean (got ${show(o.globalDefault)})`);
+    problems.add('globalDefault', 'must be a boolean', o.globalDefault);
   }
-  if (!problems.empty || value === null) throw new InputError(problems.list.map((p) => `${where}: ${p}`));
+  if (!problems.empty || value === null) throw new InputError(within(where, problems.list));
   return { name, value, preemptionPolicy: policy, globalDefault: o.globalDefault === true };
 }
 
@@ -242,33 +243,34 @@ function describe(doc: Record<string, unknown>): string {
  */
 export function objectsFromDocuments(docs: readonly unknown[], source: string): ManifestObjects {
   const out: ManifestObjects = { pods: [], nodes: [], priorityClasses: [] };
-  const problems: string[] = [];
-  const visit = (doc: unknown, where: string): void => {
+  const problems: Problem[] = [];
+  const visit = (doc: unknown, at: readonly string[]): void => {
     if (doc === null || doc === undefined) return;
     if (!isRecord(doc)) {
-      problems.push(`${where}: not a Kubernetes object (got ${show(doc)})`);
+      problems.push({ at, path: '', message: 'not a Kubernetes object', value: doc });
       return;
     }
     if (Array.isArray(doc.items) && (doc.kind === undefined || String(doc.kind).endsWith('List'))) {
-      doc.items.forEach((item, i) => visit(item, `${where}: items[${i}]`));
+      doc.items.forEach((item, i) => visit(item, [...at, `items[${i}]`]));
       return;
     }
     try {
       if (doc.kind === 'Pod' || (doc.kind === undefined && isRecord(doc.spec) && Array.isArray(doc.spec.containers))) {
-        out.pods.push(podFromObject(doc, where));
+        out.pods.push(podFromObject(doc, at));
       } else if (doc.kind === 'Node') {
-        out.nodes.push(nodeFromObject(doc, where));
+        out.nodes.push(nodeFromObject(doc, at));
       } else if (doc.kind === 'PriorityClass') {
-        out.priorityClasses.push(priorityClassFromObject(doc, where));
+        out.priorityClasses.push(priorityClassFromObject(doc, at));
       } else {
-        problems.push(`${where} (${describe(doc)}): not a Pod, Node or PriorityClass; list the pods themselves (kubectl get pods -o yaml)`);
+        const last = at.at(-1) ?? source;
+        problems.push({ at: [...at.slice(0, -1), `${last} (${describe(doc)})`], path: '', message: 'not a Pod, Node or PriorityClass; list the pods themselves (kubectl get pods -o yaml)' });
       }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       problems.push(...err.problems);
     }
   };
-  docs.forEach((doc, i) => visit(doc, docs.length === 1 ? source : `${source}: document ${i + 1}`));
+  docs.forEach((doc, i) => visit(doc, docs.length === 1 ? [source] : [source, `document ${i + 1}`]));
   if (problems.length > 0) throw new InputError(problems);
   return out;
 }

@@ -4,14 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { Policy } from './config.ts';
-import { InputError } from './errors.ts';
+import type { Problem } from './errors.ts';
+import { UnresolvedPriorityError } from './errors.ts';
 import type { LayerMember, LayerPlan } from './layers.ts';
 import { renderLayers } from './layers.ts';
 import { cpuLimitMillis, cpuRequestMillis } from './resources.ts';
 import type { LayeredConfig } from './scx.ts';
 import { serializeConfig, validateLayeredConfig } from './scx.ts';
 import type { TierAssignment } from './tier.ts';
-import { exclusionOf, knownClasses, tierOf } from './tier.ts';
+import { exclusionOf, knownClasses, tierOf, unresolvedPriority } from './tier.ts';
 import type { LayerName, NodeInfo, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } from './types.ts';
 import { TIERS } from './types.ts';
 
@@ -58,10 +59,21 @@ export interface TierLoad {
 /** The `<prefix>/qos-distribution` annotation: every tier, highest first; `system` pods are not counted. */
 export type QosDistribution = Readonly<Record<Tier, TierLoad>>;
 
+/** A pod the plan had to leave out, and why. */
+export interface SkippedPod {
+  readonly pod: PodInfo;
+  /** `missing-uid`: its cgroup path cannot be known; `unresolved-priority`: its class is nowhere to be found. */
+  readonly reason: 'missing-uid' | 'unresolved-priority';
+  /** The problem, naming the pod and the field. */
+  readonly problem: Problem;
+}
+
 export interface Plan {
   readonly node: string;
   /** The node's tiered pods, sorted by (namespace, name, uid). Finished pods are left out. */
   readonly pods: readonly PlacedPod[];
+  /** Pods on the node that take no part because they cannot be planned, sorted like `pods`. */
+  readonly skipped: readonly SkippedPod[];
   readonly layers: readonly LayerPlan[];
   readonly config: LayeredConfig;
   /** Canonical config bytes; `configSha256` is their identity. */
@@ -85,16 +97,32 @@ export function comparePods(a: PodInfo, b: PodInfo): number {
 }
 
 /**
- * Classifies pods (any node): sorted, finished pods left out, each with its assignment.
- * `classes` are PriorityClasses known besides Temper's own and the built-in ones.
- * Throws UnresolvedPriorityError for a pod whose class cannot be resolved.
+ * Classifies pods (any node): sorted, finished pods left out, each with its assignment; pods
+ * whose priority cannot be resolved are returned as skipped instead. `classes` are
+ * PriorityClasses known besides Temper's own and the built-in ones.
+ */
+export function classifyAll(policy: Policy, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): { placed: PlacedPod[]; skipped: SkippedPod[] } {
+  const known = knownClasses(policy, classes);
+  const placed: PlacedPod[] = [];
+  const skipped: SkippedPod[] = [];
+  for (const pod of [...pods].sort(comparePods)) {
+    if (exclusionOf(pod) !== null) continue;
+    const unresolved = unresolvedPriority(pod, known);
+    if (unresolved !== null) skipped.push({ pod, reason: 'unresolved-priority', problem: unresolved });
+    else placed.push({ pod, assignment: tierOf(policy, pod, known), requestMillis: cpuRequestMillis(pod), limitMillis: cpuLimitMillis(pod) });
+  }
+  return { placed, skipped };
+}
+
+/**
+ * Classifies pods like `classifyAll`, for callers that need every pod: throws
+ * UnresolvedPriorityError for the first pod (in sort order) whose class cannot be resolved.
  */
 export function classifyPods(policy: Policy, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): PlacedPod[] {
-  const known = knownClasses(policy, classes);
-  return [...pods]
-    .sort(comparePods)
-    .filter((pod) => exclusionOf(pod) === null)
-    .map((pod) => ({ pod, assignment: tierOf(policy, pod, known), requestMillis: cpuRequestMillis(pod), limitMillis: cpuLimitMillis(pod) }));
+  const { placed, skipped } = classifyAll(policy, pods, classes);
+  const first = skipped[0];
+  if (first !== undefined) throw new UnresolvedPriorityError([first.problem]);
+  return placed;
 }
 
 /** The annotation value: compact JSON, tiers in fixed order. */
@@ -116,16 +144,19 @@ export function serializeDistribution(d: QosDistribution): string {
 /**
  * Plans one node: takes the pods whose `spec.nodeName` is the node's name, classifies them, and
  * renders, validates and hashes the scx_layered config. Same inputs in any order give
- * byte-identical output. Throws InputError when a pod on the node has no UID (its cgroup path
- * is unknowable), and Error if the renderer ever produced a config the validator rejects.
+ * byte-identical output. Pods that cannot be planned (no UID, so no cgroup path; a class that
+ * cannot be resolved) are left out and listed in `skipped` with the reason; callers decide
+ * whether that is fatal. Throws Error if the renderer ever produced a config the validator rejects.
  */
 export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): Plan {
   const onNode = pods.filter((p) => p.nodeName === node.name);
-  const missingUid = onNode.filter((p) => p.uid === '' && exclusionOf(p) === null);
-  if (missingUid.length > 0) {
-    throw new InputError(missingUid.map((p) => `pod ${p.namespace}/${p.name} on node ${node.name} has no metadata.uid, so its cgroup path cannot be known`));
-  }
-  const placed = classifyPods(policy, onNode, classes);
+  const missingUid: SkippedPod[] = [...onNode].sort(comparePods)
+    .filter((p) => p.uid === '' && exclusionOf(p) === null)
+    .map((pod) => ({
+      pod, reason: 'missing-uid',
+      problem: { at: [`pod ${pod.namespace}/${pod.name} on node ${node.name}`], path: 'metadata.uid', message: 'missing, so the pod\'s cgroup path cannot be known' },
+    }));
+  const { placed, skipped: unresolved } = classifyAll(policy, onNode.filter((p) => p.uid !== ''), classes);
   const members: Record<LayerName, LayerMember[]> = { system: [], critical: [], high: [], normal: [], low: [], background: [], catchall: [] };
   for (const p of placed) {
     members[p.assignment.layer].push({
@@ -144,6 +175,7 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
   return {
     node: node.name,
     pods: placed,
+    skipped: [...missingUid, ...unresolved].sort((a, b) => comparePods(a.pod, b.pod)),
     layers,
     config,
     configJson,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { pod } from '../test/builders.ts';
 import { defaultPolicy, parsePolicy } from './config.ts';
 import type { Policy } from './config.ts';
-import { exclusionOf, knownClasses, tierOf, UnresolvedPriorityError } from './tier.ts';
+import { UnresolvedPriorityError } from './errors.ts';
+import { exclusionOf, knownClasses, tierOf } from './tier.ts';
 
 const policy = defaultPolicy();
 const known = knownClasses(policy, []);

@@ -4,6 +4,8 @@
  */
 import type { Policy } from './config.ts';
 import { tierClasses } from './config.ts';
+import type { Problem } from './errors.ts';
+import { UnresolvedPriorityError, problemAt } from './errors.ts';
 import { isTemperNamespace } from './names.ts';
 import { qosClassOf } from './resources.ts';
 import type { LayerName, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } from './types.ts';
@@ -66,9 +68,17 @@ export function tierOfPriority(policy: Policy, priority: number): { tier: Tier; 
   return { tier: 'background', why: `< low threshold ${m.low}` };
 }
 
-/** A pod whose priority cannot be known: it names a class that is nowhere to be found. */
-export class UnresolvedPriorityError extends Error {
-  override name = 'UnresolvedPriorityError';
+/**
+ * Why a pod's priority cannot be known, or null when it can: it names a PriorityClass that is
+ * nowhere in `classes` and carries no `spec.priority` (a manifest not yet admitted).
+ */
+export function unresolvedPriority(pod: PodInfo, classes: ReadonlyMap<string, PriorityClassInfo>): Problem | null {
+  const className = pod.priorityClassName;
+  if (pod.priority !== null || className === null || classes.has(className)) return null;
+  return problemAt(
+    `pod ${pod.namespace}/${pod.name}`,
+    `priorityClassName ${JSON.stringify(className)} has no spec.priority and no such PriorityClass is known; include the PriorityClass in the input or read the pod from the cluster`,
+  );
 }
 
 /**
@@ -78,21 +88,19 @@ export class UnresolvedPriorityError extends Error {
  * 3. no priorityClassName and priority 0 or unset → QoS default (Guaranteed/Burstable → normal, BestEffort → background);
  * 4. otherwise the priority thresholds (an explicit class always wins over the QoS default).
  * `classes` resolves a class name when the pod has no `spec.priority`; see `knownClasses`.
- * Callers exclude finished pods first (`exclusionOf`).
+ * Callers exclude finished pods first (`exclusionOf`). Throws UnresolvedPriorityError (core/errors.ts)
+ * when the priority cannot be known (`unresolvedPriority`).
  */
 export function tierOf(policy: Policy, pod: PodInfo, classes: ReadonlyMap<string, PriorityClassInfo>): TierAssignment {
   const qosClass = qosClassOf(pod);
   const qosSource = pod.statusQosClass !== null ? 'status.qosClass' : 'computed from the containers\' resources';
   const className = pod.priorityClassName;
+  const unresolved = unresolvedPriority(pod, classes);
+  if (unresolved !== null) throw new UnresolvedPriorityError([unresolved]);
   let priority = pod.priority;
   let resolved = false;
-  if (priority === null && className !== null) {
-    const pc = classes.get(className);
-    if (pc === undefined) {
-      throw new UnresolvedPriorityError(
-        `pod ${pod.namespace}/${pod.name}: priorityClassName ${JSON.stringify(className)} has no spec.priority and no such PriorityClass is known; include the PriorityClass in the input or read the pod from the cluster`,
-      );
-    }
+  const pc = priority === null && className !== null ? classes.get(className) : undefined;
+  if (pc !== undefined) {
     priority = pc.value;
     resolved = true;
   }

@@ -105,6 +105,8 @@ describe('bad input: a clear message naming the file and the problem, non-zero e
     [['explain', 'pod', 'ghost', '--from-file', PODS], 1, 'error: pods "ghost" not found in namespace default'],
     [['explain', 'deployment', 'x', '--from-file', PODS], 2, 'unsupported kind "deployment"'],
     [['tiers', '--from-file', 'UNKNOWN_CLASS'], 1, 'priorityClassName "gold" has no spec.priority'],
+    [['render', '--node', NODE, '--pods', 'UNKNOWN_CLASS_ON_NODE'], 1, 'error: pod default/a: priorityClassName "gold" has no spec.priority'],
+    [['render', '--node', NODE, '--pods', 'NO_UID'], 1, "error: pod default/a on node worker-1: metadata.uid: missing, so the pod's cgroup path cannot be known"],
     [['render', '--pods', PODS], 2, "required option '--node <node-file>' not specified"],
     [['frobnicate'], 2, "unknown command 'frobnicate'"],
   ])('%j', async (argv, code, message) => {
@@ -115,6 +117,8 @@ describe('bad input: a clear message naming the file and the problem, non-zero e
       BAD_CFG: file('bad.toml', '[node]\ncgroup_driver = "docker"\n'),
       DEPLOY: file('deploy.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n'),
       UNKNOWN_CLASS: file('gold.yaml', 'kind: Pod\nmetadata: {name: a}\nspec:\n  priorityClassName: gold\n  containers: [{name: c}]\n'),
+      UNKNOWN_CLASS_ON_NODE: file('gold-on-node.yaml', 'kind: Pod\nmetadata: {name: a, uid: 00000000-0000-4000-8000-000000000001}\nspec:\n  nodeName: worker-1\n  priorityClassName: gold\n  containers: [{name: c}]\n'),
+      NO_UID: file('no-uid.yaml', 'kind: Pod\nmetadata: {name: a}\nspec:\n  nodeName: worker-1\n  containers: [{name: c}]\n'),
     };
     const r = await run(...argv.map((a) => fixtures[a] ?? a));
     expect(r.code).toBe(code);

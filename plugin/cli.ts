@@ -4,11 +4,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import type { Policy } from '../core/config.ts';
-import { InputError, ProblemsError } from '../core/errors.ts';
+import { InputError, ProblemsError, UnresolvedPriorityError, problemAt } from '../core/errors.ts';
 import { explainPod } from '../core/explain.ts';
+import type { Plan } from '../core/plan.ts';
 import { classifyPods, plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
-import { UnresolvedPriorityError } from '../core/tier.ts';
-import type { CgroupDriver } from '../core/types.ts';
+import type { CgroupDriver, NodeInfo, PodInfo, PriorityClassInfo } from '../core/types.ts';
 import { CGROUP_DRIVERS } from '../core/types.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDashboardCommand } from './dashboard-command.ts';
@@ -39,17 +39,30 @@ interface ExplainOptions extends ClusterFlags {
   config?: string;
 }
 
+/**
+ * The node's plan, when every pod on it can be planned: the CLI refuses to print a config that
+ * leaves pods out. Pods without a UID are reported together, else the first unresolved class.
+ */
+function planEvery(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): Plan {
+  const result = plan(policy, node, pods, classes);
+  const missingUid = result.skipped.filter((s) => s.reason === 'missing-uid');
+  if (missingUid.length > 0) throw new InputError(missingUid.map((s) => s.problem));
+  const first = result.skipped[0];
+  if (first !== undefined) throw new UnresolvedPriorityError([first.problem]);
+  return result;
+}
+
 function explainOffline(name: string, opts: ExplainOptions, file: string): string {
   const namespace = opts.namespace ?? 'default';
   const policy = readPolicy(opts.config);
   const objects = readManifests(file);
   const pod = objects.pods.find((p) => p.name === name && p.namespace === namespace);
-  if (pod === undefined) throw new InputError([`pods "${name}" not found in namespace ${namespace} (${file})`]);
+  if (pod === undefined) throw new InputError([problemAt([], `pods "${name}" not found in namespace ${namespace} (${file})`)]);
   const node = opts.node === undefined ? null : readNode(opts.node);
   if (node !== null && pod.nodeName !== node.name) {
-    throw new InputError([`pod ${namespace}/${name} is on node ${pod.nodeName ?? '(none)'}, not ${node.name}`]);
+    throw new InputError([problemAt(`pod ${namespace}/${name}`, `is on node ${pod.nodeName ?? '(none)'}, not ${node.name}`)]);
   }
-  const nodePlan = node === null ? null : plan(policy, node, objects.pods, objects.priorityClasses);
+  const nodePlan = node === null ? null : planEvery(policy, node, objects.pods, objects.priorityClasses);
   const placed = nodePlan !== null
     ? (nodePlan.pods.find((p) => p.pod === pod) ?? null)
     : (classifyPods(policy, [pod], objects.priorityClasses)[0] ?? null);
@@ -64,7 +77,7 @@ async function explainLive(name: string, opts: ExplainOptions): Promise<string> 
   let nodePlan = null;
   if (pod.nodeName !== null) {
     try {
-      nodePlan = plan(policy, await getNode(cluster, pod.nodeName), await listPods(cluster, null, pod.nodeName));
+      nodePlan = planEvery(policy, await getNode(cluster, pod.nodeName), await listPods(cluster, null, pod.nodeName));
     } catch (err) {
       if (!(err instanceof ClusterError && err.message.startsWith('forbidden'))) throw err;
     }
@@ -122,7 +135,7 @@ function build(io: CliIo): Command {
       const policy = withPolicy(opts.config, opts.cgroupDriver);
       const node = readNode(opts.node);
       const objects = readManifests(opts.pods);
-      io.stdout(plan(policy, node, objects.pods, objects.priorityClasses).configJson);
+      io.stdout(planEvery(policy, node, objects.pods, objects.priorityClasses).configJson);
     });
 
   configOption(program.command('distribution'))
@@ -133,7 +146,7 @@ function build(io: CliIo): Command {
       const policy = withPolicy(opts.config);
       const node = readNode(opts.node);
       const objects = readManifests(opts.pods);
-      io.stdout(`${serializeDistribution(plan(policy, node, objects.pods, objects.priorityClasses).distribution)}\n`);
+      io.stdout(`${serializeDistribution(planEvery(policy, node, objects.pods, objects.priorityClasses).distribution)}\n`);
     });
 
   clusterOptions(configOption(program.command('explain')))
@@ -169,10 +182,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ProblemsError) {
-      for (const p of err.problems) io.stderr(`error: ${p}\n`);
+      for (const line of err.lines) io.stderr(`error: ${line}\n`);
       return 1;
     }
-    if (err instanceof UsageError || err instanceof UnresolvedPriorityError || err instanceof ClusterError) {
+    if (err instanceof UsageError || err instanceof ClusterError) {
       io.stderr(`error: ${err.message}\n`);
       return err instanceof UsageError ? 2 : 1;
     }

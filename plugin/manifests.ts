@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { defaultPolicy, parsePolicy } from '../core/config.ts';
 import type { Policy } from '../core/config.ts';
-import { InputError } from '../core/errors.ts';
+import type { Problem } from '../core/errors.ts';
+import { InputError, problemAt } from '../core/errors.ts';
 import type { ManifestObjects } from '../core/objects.ts';
 import { objectsFromDocuments } from '../core/objects.ts';
 import type { NodeInfo } from '../core/types.ts';
@@ -18,9 +19,9 @@ function readText(path: string, what: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new InputError([`${path}: cannot read ${what}: ${why}`]);
+    throw new InputError([problemAt(path, `cannot read ${what}: ${why}`, err)]);
   }
-  if (text.length > MAX_FILE_BYTES) throw new InputError([`${path}: ${what} is larger than ${MAX_FILE_BYTES} bytes`]);
+  if (text.length > MAX_FILE_BYTES) throw new InputError([problemAt(path, `${what} is larger than ${MAX_FILE_BYTES} bytes`)]);
   return text;
 }
 
@@ -31,17 +32,17 @@ export function parseDocuments(text: string, source: string): unknown[] {
     try {
       return [JSON.parse(text) as unknown];
     } catch (err) {
-      throw new InputError([`${source}: invalid JSON: ${(err as Error).message}`]);
+      throw new InputError([problemAt(source, `invalid JSON: ${(err as Error).message}`, err)]);
     }
   }
   const docs = parseAllDocuments(text, { uniqueKeys: true });
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   docs.forEach((doc, i) => {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
       const at = pos === undefined ? '' : `line ${pos.line}, column ${pos.col}: `;
       const what = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-      problems.push(`${source}: ${docs.length > 1 ? `document ${i + 1}: ` : ''}invalid YAML: ${at}${what}`);
+      problems.push(problemAt(docs.length > 1 ? [source, `document ${i + 1}`] : source, `invalid YAML: ${at}${what}`, e));
     }
   });
   if (problems.length > 0) throw new InputError(problems);
@@ -57,10 +58,10 @@ export function readManifests(path: string): ManifestObjects {
 export function readNode(path: string): NodeInfo {
   const objects = readManifests(path);
   if (objects.nodes.length !== 1) {
-    throw new InputError([`${path}: expected exactly one Node object, found ${objects.nodes.length}`]);
+    throw new InputError([problemAt(path, `expected exactly one Node object, found ${objects.nodes.length}`)]);
   }
   const [node] = objects.nodes;
-  if (node === undefined) throw new InputError([`${path}: no Node object`]);
+  if (node === undefined) throw new InputError([problemAt(path, 'no Node object')]);
   return node;
 }
 

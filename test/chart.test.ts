@@ -262,7 +262,7 @@ describe('helm chart: lint, template and schema', () => {
     try {
       parsePolicy(toml, 'x');
     } catch (err) {
-      agentMessage = (err as ConfigError).problems[0]?.replace(/^x: /, '') ?? '';
+      agentMessage = (err as ConfigError).lines[0]?.replace(/^x: /, '') ?? '';
     }
     expect(agentMessage).not.toBe('');
     await expect(template({ config })).rejects.toThrow(`config.${agentMessage}`);

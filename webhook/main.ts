@@ -39,7 +39,7 @@ try {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 } catch (err) {
-  const message = err instanceof ConfigError ? err.problems.join('; ') : err instanceof Error ? err.message : String(err);
+  const message = err instanceof ConfigError ? err.lines.join('; ') : err instanceof Error ? err.message : String(err);
   log.error('webhook failed to start', { error: message });
   process.exit(1);
 }

@@ -84,7 +84,7 @@ export function webhookApp(deps: WebhookDeps): { app: express.Express; registry:
       if (!(err instanceof InputError)) throw err;
       // Never block a pod over a webhook parsing problem: admit it unchanged and say why.
       deps.log.warn('pod not understood; admitted unchanged', { uid: review.uid, error: err.message });
-      finish('warned', 200, allowResponse(review.uid, null, null, [`temper: pod not defaulted: ${err.problems[0] ?? err.message}`]));
+      finish('warned', 200, allowResponse(review.uid, null, null, [`temper: pod not defaulted: ${err.lines[0] ?? err.message}`]));
       return;
     }
     const decision = decideDefault(deps.policy, pod, deps.catalog, { replaceGlobalDefault: deps.policy.webhook.replaceGlobalDefault });
