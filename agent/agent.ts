@@ -17,7 +17,7 @@ import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
 import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
 import type { PodInfo } from '../core/types.ts';
-import { TIERS } from '../core/types.ts';
+import { ENFORCEMENT_STATES, TIERS } from '../core/types.ts';
 import type { AssignmentRow } from './generations.ts';
 import { GenerationStore } from './generations.ts';
 import type { NodeWatch } from './kube.ts';
@@ -129,7 +129,7 @@ export class Agent {
 
   private statusChanged(): void {
     const s = this.status();
-    for (const st of ['starting', 'enforcing', 'degraded', 'safe-mode', 'unavailable'] as const) this.m.state.set({ state: st }, st === s.state ? 1 : 0);
+    for (const st of ENFORCEMENT_STATES) this.m.state.set({ state: st }, st === s.state ? 1 : 0);
     for (const l of this.statusListeners) l(s);
     this.schedulePublish();
   }

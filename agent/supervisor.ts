@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../adapters/log.ts';
+import type { EnforcementState } from '../core/types.ts';
 
-export type EnforcementState = 'starting' | 'enforcing' | 'degraded' | 'safe-mode' | 'unavailable';
 
 export interface SupervisorOptions {
   /** Path of the scx_layered binary. */

@@ -1,8 +1,10 @@
 // The views both APIs return, and their proto messages, straight from generations.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
 import { node, pod, uidOf } from '../test/builders.ts';
+import { checkGolden } from '../test/golden-file.ts';
 import { GenerationStore } from './generations.ts';
 import {
   NO_GENERATION_YET, currentGeneration, diffMessage, diffView, findDiff, findGeneration, generationMessage, generationView,
@@ -102,5 +104,23 @@ describe('views', () => {
 
     expect(statusMessage({ node: 'n', state: 'starting', message: '', generation: null, sha256: null })).toEqual({ node: 'n', state: 'starting', message: '', generation: undefined, sha256: undefined });
     expect(statusView({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff' })).toEqual({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff' });
+  });
+});
+
+describe('the wire format', () => {
+  it('is byte for byte test/wire/agent-api.json (recorded before the views were derived from core\'s types)', () => {
+    const store = filled();
+    store.record(plan(policy, small, [{ ...web, containers: big.containers }, big]), at);
+    const current = store.current();
+    const diff = store.diff(1, 3);
+    if (current === null || diff === null) throw new Error('no generation');
+    const wire = {
+      status: statusView({ node: 'small', state: 'enforcing', message: 'ok', generation: 3, sha256: current.sha256 }),
+      generations: store.list().map(summaryView),
+      generation: generationView(current),
+      diff: diffView(diff),
+      messages: { generation: generationMessage(generationView(current)), diff: diffMessage(diffView(diff)) },
+    };
+    checkGolden(join(import.meta.dirname, '..', 'test', 'wire', 'agent-api.json'), `${JSON.stringify(wire, null, 2)}\n`);
   });
 });

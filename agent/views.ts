@@ -4,9 +4,10 @@
  * into the gRPC messages of agent/proto/temper/v1/agent.proto. Both APIs go through the same
  * views, and the lookups below word their errors once for both.
  */
-import type { TierMove } from '../core/diff.ts';
-import type { LayerKindName, LayerPlan } from '../core/layers.ts';
-import type { LayerName, Tier } from '../core/types.ts';
+import type { FieldChange, LayerChange, TierMove } from '../core/diff.ts';
+import type { LayerPlan } from '../core/layers.ts';
+import type { TierLoad } from '../core/plan.ts';
+import type { EnforcementState, Tier } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
 import type { AssignmentRow, Generation, GenerationDiff, GenerationStore } from './generations.ts';
 import { KEPT_GENERATIONS } from './generations.ts';
@@ -16,89 +17,44 @@ import type { GenerationDiff as GenerationDiffMessage } from './proto/gen/temper
 import type { GenerationSummary as GenerationSummaryMessage } from './proto/gen/temper/v1/GenerationSummary.ts';
 import type { TierMove as TierMoveMessage } from './proto/gen/temper/v1/TierMove.ts';
 
-export type AgentState = 'enforcing' | 'degraded' | 'safe-mode' | 'unavailable' | 'starting';
+// The view types are core's types reshaped for JSON (pairs become named ranges, optional flags
+// become booleans, internals such as the rendered spec are left out); the converters below fix
+// the key order of the wire format.
 
 /** The agent's state on its node, as its supervisor reports it. */
 export interface AgentStatus {
   node: string;
-  state: AgentState;
+  state: EnforcementState;
   message: string;
   /** The generation being enforced (or last attempted), null before the first. */
   generation: number | null;
   sha256: string | null;
 }
 
-export interface LayerView {
-  readonly name: LayerName;
-  /** null for the system and catchall layers. */
-  readonly tier: Tier | null;
-  readonly kind: LayerKindName;
-  readonly pods: number;
-  readonly requestMillis: number;
-  /** null when any member pod has no CPU limit. */
-  readonly limitMillis: number | null;
+/** A rendered layer (core's LayerPlan) without its spec, its ranges as objects. */
+export type LayerView = Readonly<Omit<LayerPlan, 'cpusRange' | 'utilRange' | 'spec'> & {
   /** null for Open layers (no allocation). */
-  readonly cpusRange: { readonly min: number; readonly max: number } | null;
-  readonly utilRange: { readonly low: number; readonly high: number } | null;
-  readonly weight: number;
-  readonly sliceUs: number;
-  readonly protected: boolean;
-  readonly preempt: boolean;
-  readonly exclusive: boolean;
-  readonly match: LayerPlan['match'];
-  readonly demoted: boolean;
-  readonly notes: readonly string[];
-}
+  cpusRange: { readonly min: number; readonly max: number } | null;
+  utilRange: { readonly low: number; readonly high: number } | null;
+}>;
 
-export interface TierLoadView {
-  readonly pods: number;
-  readonly cpuMillis: number;
-  readonly demoted: boolean;
-}
+/** One tier's load (core's TierLoad) with `demoted` always present. */
+export type TierLoadView = Readonly<Required<{ [K in keyof TierLoad]: K extends 'demoted' ? boolean : TierLoad[K] }>>;
 
 export type DistributionView = Readonly<Record<Tier, TierLoadView>>;
 
-export interface GenerationSummaryView {
-  readonly number: number;
-  readonly createdAt: string;
-  readonly sha256: string;
-  readonly moves: readonly TierMove[];
-}
+export type GenerationSummaryView = Readonly<Pick<Generation, 'number' | 'createdAt' | 'sha256' | 'moves'>>;
 
-export interface GenerationView {
-  readonly number: number;
-  readonly createdAt: string;
-  readonly sha256: string;
-  /** The exact config bytes the scheduler gets; sha256 is their hash. */
-  readonly configJson: string;
-  readonly assignments: readonly AssignmentRow[];
+export type GenerationView = Readonly<Omit<Generation, 'config' | 'layers' | 'distribution'> & {
   readonly layers: readonly LayerView[];
   readonly distribution: DistributionView;
-  readonly criticalDemoted: boolean;
-  readonly moves: readonly TierMove[];
-}
+}>;
 
-export interface FieldChangeView {
-  readonly path: string;
-  /** The JSON value before and after (null when absent). */
-  readonly before: unknown;
-  readonly after: unknown;
-}
+export type FieldChangeView = FieldChange;
 
-export interface LayerChangeView {
-  readonly layer: string;
-  readonly change: 'added' | 'removed' | 'changed';
-  readonly fields: readonly FieldChangeView[];
-}
+export type LayerChangeView = LayerChange;
 
-export interface DiffView {
-  readonly from: number;
-  readonly to: number;
-  readonly layers: readonly LayerChangeView[];
-  readonly moves: readonly TierMove[];
-  /** Unified diff of the two configs' bytes; empty when identical. */
-  readonly text: string;
-}
+export type DiffView = GenerationDiff;
 
 // ---- views (the HTTP JSON) ----------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.ts';
 import { defaultPolicy, parsePolicy, tierClassValue } from './config.ts';
+import { LAYER_DEFAULTS } from './layers.ts';
 import { distributionAnnotation } from './names.ts';
+import { LAYER_NAMES } from './types.ts';
 
 function problemsOf(text: string): readonly string[] {
   try {
@@ -123,5 +125,13 @@ slice_us = 1
 
   it('reports TOML syntax errors with their position', () => {
     expect(problemsOf('[node]\nreserved_cpus = = 2\n')[0]).toMatch(/^temper.toml:2:\d+: invalid TOML: /);
+  });
+
+  it('accepts util_range exactly on the layers whose default kind has an allocation (one rule with core/layers.ts)', () => {
+    for (const name of LAYER_NAMES) {
+      const sized = LAYER_DEFAULTS[name].kind !== 'Open';
+      if (sized) expect(() => parsePolicy(`[layers.${name}]\nutil_range = [0.1, 0.2]\n`, 't')).not.toThrow();
+      else expect(() => parsePolicy(`[layers.${name}]\nutil_range = [0.1, 0.2]\n`, 't')).toThrow('is an Open layer');
+    }
   });
 });

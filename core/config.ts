@@ -7,16 +7,10 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigError, Problems, isRecord, problemAt, show, within } from './errors.ts';
 import type { Naming } from './names.ts';
 import { DEFAULT_NAMING } from './names.ts';
+import type { GrowthAlgo } from './scx.ts';
+import { GROWTH_ALGOS } from './scx.ts';
 import type { CgroupDriver, LayerName, PriorityClassInfo, Tier } from './types.ts';
 import { CGROUP_DRIVERS, LAYER_NAMES, TIERS } from './types.ts';
-
-/** scx_layered's growth algorithms (layer_core_growth.rs), the values `growth_algo` accepts. */
-export const GROWTH_ALGOS = [
-  'Sticky', 'Linear', 'Reverse', 'Random', 'Topo', 'RoundRobin', 'BigLittle', 'LittleBig', 'NodeSpread',
-  'NodeSpreadReverse', 'NodeSpreadRandom', 'CpuSetSpread', 'CpuSetSpreadReverse', 'CpuSetSpreadRandom',
-  'RandomTopo', 'StickyDynamic',
-] as const;
-export type GrowthAlgo = (typeof GROWTH_ALGOS)[number];
 
 /** Operator overrides of one layer's properties; keys are scx_layered's own names. */
 export interface LayerOverrides {

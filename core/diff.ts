@@ -2,6 +2,7 @@
  * Differences between two config generations: which layers changed and how (structured), which
  * pods moved between tiers, and a unified text diff of the config bytes. diff(x, x) is empty.
  */
+import { comparePods } from './pod-order.ts';
 import type { LayerSpec, LayeredConfig } from './scx.ts';
 import type { TierName } from './types.ts';
 
@@ -70,7 +71,7 @@ export function diffLayers(a: LayeredConfig, b: LayeredConfig): LayerChange[] {
   return out;
 }
 
-/** Pods whose tier differs between two assignment lists (keyed by uid), sorted by namespace/name. */
+/** Pods whose tier differs between two assignment lists (keyed by uid), in pod order (core/pod-order.ts). */
 export function tierMoves(a: readonly PodTier[], b: readonly PodTier[]): TierMove[] {
   const before = new Map(a.map((p) => [p.uid, p]));
   const after = new Map(b.map((p) => [p.uid, p]));
@@ -80,7 +81,7 @@ export function tierMoves(a: readonly PodTier[], b: readonly PodTier[]): TierMov
     if (old?.tier !== p.tier) out.push({ namespace: p.namespace, name: p.name, uid: p.uid, from: old?.tier ?? null, to: p.tier });
   }
   for (const p of a) if (!after.has(p.uid)) out.push({ namespace: p.namespace, name: p.name, uid: p.uid, from: p.tier, to: null });
-  return out.sort((x, y) => (x.namespace === y.namespace ? (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) : x.namespace < y.namespace ? -1 : 1));
+  return out.sort(comparePods);
 }
 
 type Op = { kind: ' ' | '-' | '+'; line: string };

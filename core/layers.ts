@@ -4,11 +4,9 @@
  */
 import type { LayerOverrides, Policy } from './config.ts';
 import { formatCpuMillis } from './quantity.ts';
-import type { LayerCommon, LayerKind, LayerMatch, LayerSpec, SizedKindFields } from './scx.ts';
+import type { LayerCommon, LayerKind, LayerKindName, LayerMatch, LayerSpec, SizedKindFields } from './scx.ts';
 import { SCX_LIMITS, escapeRegex } from './scx.ts';
 import type { CgroupDriver, LayerName, NodeInfo, QosClass, Tier } from './types.ts';
-
-export type LayerKindName = 'Confined' | 'Grouped' | 'Open';
 
 /** The spec's fixed per-tier properties plus Temper's defaults for the two system layers. */
 interface LayerDefaults {

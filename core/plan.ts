@@ -7,6 +7,7 @@ import type { Policy } from './config.ts';
 import type { Problem } from './errors.ts';
 import { UnresolvedPriorityError } from './errors.ts';
 import type { LayerMember, LayerPlan } from './layers.ts';
+import { comparePods } from './pod-order.ts';
 import { renderLayers } from './layers.ts';
 import { cpuLimitMillis, cpuRequestMillis } from './resources.ts';
 import type { LayeredConfig } from './scx.ts';
@@ -82,18 +83,6 @@ export interface Plan {
   readonly distribution: QosDistribution;
   /** True when Critical was demoted to Grouped (also in `distribution` and `explain`). */
   readonly criticalDemoted: boolean;
-}
-
-/** Orders pods by (namespace, name, uid) with plain code-unit comparison, independent of locale. */
-export function comparePods(a: PodInfo, b: PodInfo): number {
-  const ka = [a.namespace, a.name, a.uid];
-  const kb = [b.namespace, b.name, b.uid];
-  for (let i = 0; i < 3; i++) {
-    const x = ka[i] ?? '';
-    const y = kb[i] ?? '';
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
 }
 
 /**

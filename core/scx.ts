@@ -35,6 +35,18 @@ export const SCX_LIMITS = {
   maxWeight: 10000,
 } as const;
 
+/** scx_layered's layer kinds: Confined and Grouped have a CPU allocation, Open has none. */
+export const LAYER_KINDS = ['Confined', 'Grouped', 'Open'] as const;
+export type LayerKindName = (typeof LAYER_KINDS)[number];
+
+/** scx_layered's growth algorithms (layer_core_growth.rs), the values `growth_algo` accepts. */
+export const GROWTH_ALGOS = [
+  'Sticky', 'Linear', 'Reverse', 'Random', 'Topo', 'RoundRobin', 'BigLittle', 'LittleBig', 'NodeSpread',
+  'NodeSpreadReverse', 'NodeSpreadRandom', 'CpuSetSpread', 'CpuSetSpreadReverse', 'CpuSetSpreadRandom',
+  'RandomTopo', 'StickyDynamic',
+] as const;
+export type GrowthAlgo = (typeof GROWTH_ALGOS)[number];
+
 /** One match condition, externally tagged as scx_layered's `LayerMatch` enum. */
 export type LayerMatch =
   | { readonly CgroupPrefix: string }
@@ -49,7 +61,7 @@ export interface LayerCommon {
   readonly preempt: boolean;
   readonly exclusive: boolean;
   readonly weight: number;
-  readonly growth_algo?: string;
+  readonly growth_algo?: GrowthAlgo;
 }
 
 export interface SizedKindFields extends LayerCommon {
@@ -89,8 +101,6 @@ export function escapeRegex(literal: string): string {
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-type KindName = 'Confined' | 'Grouped' | 'Open';
-
 const COMMON_KEYS: Readonly<Record<string, 'u64' | 'f64' | 'bool' | 'u32' | 'special'>> = {
   min_exec_us: 'u64', yield_ignore: 'f64', slice_us: 'u64', fifo: 'bool', preempt: 'bool', preempt_first: 'bool',
   exclusive: 'bool', allow_node_aligned: 'special', skip_remote_node: 'bool', prev_over_idle_core: 'bool', weight: 'special',
@@ -99,17 +109,13 @@ const COMMON_KEYS: Readonly<Record<string, 'u64' | 'f64' | 'bool' | 'u32' | 'spe
   llcs: 'special', placement: 'special', member_expire_ms: 'u64', xnuma_threshold: 'special', xnuma_threshold_delta: 'special',
 };
 
-const KIND_KEYS: Readonly<Record<KindName, readonly string[]>> = {
+const KIND_KEYS: Readonly<Record<LayerKindName, readonly string[]>> = {
   Confined: ['util_range', 'cpus_range', 'cpus_range_frac', 'membw_gb', 'protected'],
   Grouped: ['util_range', 'util_includes_open_cputime', 'cpus_range', 'cpus_range_frac', 'membw_gb', 'protected', 'idle_confined'],
   Open: [],
 };
 
-const GROWTH = new Set([
-  'Sticky', 'Linear', 'Reverse', 'Random', 'Topo', 'RoundRobin', 'BigLittle', 'LittleBig', 'NodeSpread',
-  'NodeSpreadReverse', 'NodeSpreadRandom', 'CpuSetSpread', 'CpuSetSpreadReverse', 'CpuSetSpreadRandom',
-  'RandomTopo', 'StickyDynamic',
-]);
+const GROWTH: ReadonlySet<string> = new Set(GROWTH_ALGOS);
 
 type MatchArg = 'string' | 'i32' | 'u32' | 'u64' | 'bool' | 'f64' | 'pair-u64' | 'pair-nspid';
 const MATCH_KINDS: Readonly<Record<string, MatchArg>> = {
@@ -245,7 +251,7 @@ function validateKind(kindObj: unknown, at: string, spec: string, out: string[])
     out.push(`${at}: unknown layer kind ${show(kindName)}`);
     return;
   }
-  const k = kindName as KindName;
+  const k = kindName as LayerKindName;
   const fat = `${at}.${k}`;
   if (!isRecord(fields)) {
     out.push(`${fat}: must be an object (got ${show(fields)})`);

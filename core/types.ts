@@ -14,6 +14,13 @@ export type LayerName = (typeof LAYER_NAMES)[number];
 export const QOS_CLASSES = ['Guaranteed', 'Burstable', 'BestEffort'] as const;
 export type QosClass = (typeof QOS_CLASSES)[number];
 
+/**
+ * The agent's enforcement states on a node (docs/agent.md), as it publishes them in its
+ * `agent-status` annotation, its APIs and its metrics.
+ */
+export const ENFORCEMENT_STATES = ['starting', 'enforcing', 'degraded', 'safe-mode', 'unavailable'] as const;
+export type EnforcementState = (typeof ENFORCEMENT_STATES)[number];
+
 export const CGROUP_DRIVERS = ['systemd', 'cgroupfs'] as const;
 export type CgroupDriver = (typeof CGROUP_DRIVERS)[number];
 

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import type { LayerChange, TierMove } from '../core/diff.ts';
 import type { AgentLocator } from './agent-client.ts';
 import { AgentApiError, connectAgent, getJson } from './agent-client.ts';
 import { parseTimeout } from './live.ts';
@@ -37,11 +38,12 @@ interface GenerationBody {
   readonly configJson: string;
 }
 
+/** The agent's diff view (agent/views.ts): core's layer changes and tier moves. */
 interface DiffBody {
   readonly from: number;
   readonly to: number;
-  readonly layers: readonly { readonly layer: string; readonly change: string; readonly fields: readonly { readonly path: string; readonly before: unknown; readonly after: unknown }[] }[];
-  readonly moves: readonly { readonly namespace: string; readonly name: string; readonly from: string | null; readonly to: string | null }[];
+  readonly layers: readonly LayerChange[];
+  readonly moves: readonly TierMove[];
   readonly text: string;
 }
 

@@ -1,26 +1,19 @@
 // Golden cases: manifests in, exact bytes out (test/golden/README.md). UPDATE_GOLDEN=1 rewrites them.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyPods, plan, serializeDistribution, tierRowOf } from '../../core/plan.ts';
 import { validateLayeredConfig } from '../../core/scx.ts';
 import { readManifests, readNode, readPolicy } from '../../plugin/manifests.ts';
+import { checkGolden as check } from '../golden-file.ts';
 
 const root = join(import.meta.dirname, '..', 'golden');
-const update = process.env.UPDATE_GOLDEN === '1';
 const cases = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
 function input(dir: string, file: string): string {
   const own = join(dir, file);
   return existsSync(own) ? own : join(root, '..', '..', 'manifests', 'examples', file);
-}
-
-/** Compares with the want file; only UPDATE_GOLDEN=1 writes one, so a missing file fails. */
-function check(path: string, got: string, rewrite = update): void {
-  if (rewrite) writeFileSync(path, got);
-  expect(existsSync(path), `${path} is missing; run with UPDATE_GOLDEN=1 to create it, then review it`).toBe(true);
-  expect(got, `${path} differs; rerun with UPDATE_GOLDEN=1 if the change is intended`).toBe(readFileSync(path, 'utf8'));
 }
 
 describe('the golden check', () => {
