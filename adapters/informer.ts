@@ -21,13 +21,8 @@ export interface ResilientInformer<T extends KubernetesObject> {
   list(): readonly T[];
   /** The cached object by name (and namespace for namespaced kinds). */
   get(name: string, namespace?: string): T | undefined;
-  /** True once the first list arrived. */
+  /** True once a list has arrived (a start whose list failed does not count). */
   synced(): boolean;
-  /**
-   * Settles with the first start: resolves when the first list arrived, rejects when it failed
-   * (the informer keeps retrying either way; a program that must not start without it stops it).
-   */
-  readonly firstList: Promise<void>;
   /** Milliseconds since the last event or (re)connect. */
   idleMs(): number;
   restarts(): number;
@@ -54,6 +49,21 @@ export function resilientInformer<T extends KubernetesObject>(
   for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, changed);
   informer.on('connect', () => { touch(); backoff = o.backoffMs; });
 
+  // client-node's start() resolves even when its list failed (it only emits 'error'): a start
+  // counts as done only when no error came with it.
+  const startOnce = async (): Promise<void> => {
+    let failure: unknown = null;
+    const onError = (err: unknown): void => { failure ??= err; };
+    informer.on('error', onError);
+    try {
+      await informer.start();
+    } finally {
+      informer.off('error', onError);
+    }
+    if (failure !== null) throw failure;
+  };
+  const listed = (): void => { synced = true; touch(); onChange(); };
+
   const restart = (why: string): void => {
     if (stopped || timer !== undefined) return;
     const wait = backoff;
@@ -64,9 +74,9 @@ export function resilientInformer<T extends KubernetesObject>(
       timer = undefined;
       restarting = true;
       void informer.stop()
-        .then(() => { restarting = false; return informer.start(); })
-        .then(() => { synced = true; touch(); onChange(); })
-        .catch((err: unknown) => { restarting = false; restart(`start failed: ${String(err)}`); });
+        .then(() => { restarting = false; return startOnce(); })
+        .then(listed)
+        .catch((err: unknown) => { restarting = false; restart(`start failed: ${String((err as Error)?.message ?? err)}`); });
     }, wait);
   };
   informer.on('error', (err: unknown) => {
@@ -77,16 +87,11 @@ export function resilientInformer<T extends KubernetesObject>(
   }, Math.min(o.staleAfterMs, 30_000));
   watchdog.unref();
 
-  const firstList = informer.start().then(
-    () => { synced = true; touch(); onChange(); },
-    (err: unknown) => { restart(`initial list failed: ${String(err)}`); throw err; },
-  );
-  firstList.catch(() => undefined); // a caller that does not wait for it must not see an unhandled rejection
+  startOnce().then(listed, (err: unknown) => restart(`initial list failed: ${String((err as Error)?.message ?? err)}`));
   return {
     list: () => informer.list(),
     get: (key, namespace) => informer.get(key, namespace),
     synced: () => synced,
-    firstList,
     idleMs: () => Date.now() - lastActivity,
     restarts: () => restarts,
     stop: async () => {

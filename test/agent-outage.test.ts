@@ -1,20 +1,23 @@
 // The agent through an apiserver outage, on a control plane of its own: it keeps the last config
-// (and the scheduler running), recovers its watches, and catches up with what changed.
+// (and the scheduler running), recovers its watches, and catches up with what changed. The
+// webhook's PriorityClass cache, the same resilient informer (adapters/informer.ts), too.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, SchedulingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
 import { defaultPolicy } from '../core/config.ts';
 import { jsonLogger } from '../adapters/log.ts';
 import { type ControlPlane, startControlPlane } from '../dev/controlplane/controlplane.ts';
+import { type WatchedClasses, watchClasses } from '../webhook/classes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temper-outage-'));
 const sysfs = join(dir, 'sched_ext');
 let cp: ControlPlane;
 let agent: Agent;
+let classes: WatchedClasses;
 let logs = '';
 const runs = (): string[] => {
   try { return readFileSync(join(dir, 'runs.jsonl'), 'utf8').trim().split('\n').filter(Boolean); } catch { return []; }
@@ -45,10 +48,12 @@ describe('agent through an apiserver outage', () => {
       resilience: { backoffMs: 200, maxBackoffMs: 1000, staleAfterMs: 60_000 },
     });
     agent.start();
-    await until('the first generation', () => agent.status().state === 'enforcing');
+    classes = watchClasses(cp.kc, jsonLogger('webhook', (l) => { logs += l; }), { backoffMs: 200, maxBackoffMs: 1000, staleAfterMs: 60_000 });
+    await until('the first generation and the class cache', () => agent.status().state === 'enforcing' && classes.synced());
   }, 120_000);
 
   afterAll(async () => {
+    await classes?.stop();
     await agent?.stop(true);
     await cp?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -61,7 +66,11 @@ describe('agent through an apiserver outage', () => {
     const generation = agent.store.current()?.number;
 
     await cp.stopApiserver();
+    // A cache started while the API server is down is not synced (the webhook is not ready) until
+    // a list arrives: a failed first list does not count.
+    const late = watchClasses(cp.kc, jsonLogger('webhook', (l) => { logs += l; }), { backoffMs: 200, maxBackoffMs: 1000, staleAfterMs: 60_000 });
     await sleep(3000);
+    expect(late.synced()).toBe(false);
     expect(agent.store.current()?.number).toBe(generation); // nothing invented, nothing dropped
     expect(agent.status().state).toBe('enforcing');
     expect(runs()).toHaveLength(2); // the scheduler was not restarted
@@ -75,5 +84,12 @@ describe('agent through an apiserver outage', () => {
     process.stdout.write(`agent caught up ${Date.now() - t0} ms after the restart began\n`);
     expect(agent.store.current()?.number).toBe((generation ?? 0) + 1);
     expect(agent.store.current()?.assignments.map((a) => a.name).sort()).toEqual(['after', 'before']);
+
+    // The webhook's cache restarted its watch too and sees a class created after the outage.
+    expect(logs).toMatch(/"component":"webhook".*"msg":"watch restarting".*"informer":"priorityclasses"/);
+    await cp.kc.makeApiClient(SchedulingV1Api).createPriorityClass({ body: { metadata: { name: 'after-outage' }, value: 42, globalDefault: false } });
+    await until('the webhook cache to see the new class', () => classes.get('after-outage')?.value === 42, 40_000);
+    await until('the late cache to sync', () => late.synced() && late.get('after-outage')?.value === 42, 40_000);
+    await late.stop();
   }, 90_000);
 });

@@ -15,20 +15,14 @@ export interface WatchedClasses extends ClassCatalog {
 }
 
 /**
- * Watches scheduling.k8s.io/v1 PriorityClasses with the shared resilient informer and resolves
- * once the first list arrived; rejects (and stops watching) when that first list fails, so the
- * webhook does not start without its cache.
+ * Watches scheduling.k8s.io/v1 PriorityClasses with the shared resilient informer. The cache
+ * fills in the background and keeps retrying while the API server is unreachable; `synced()`
+ * (the webhook's readiness) turns true once a list has arrived.
  */
-export async function watchClasses(kc: KubeConfig, log: Logger, options: ResilienceOptions = {}): Promise<WatchedClasses> {
+export function watchClasses(kc: KubeConfig, log: Logger, options: ResilienceOptions = {}): WatchedClasses {
   const api = kc.makeApiClient(SchedulingV1Api);
   const listWatch = new ListWatch<V1PriorityClass>('/apis/scheduling.k8s.io/v1/priorityclasses', new Watch(kc), () => api.listPriorityClass(), false);
   const informer = resilientInformer('priorityclasses', listWatch, log, () => undefined, options);
-  try {
-    await informer.firstList;
-  } catch (err) {
-    await informer.stop();
-    throw err;
-  }
   return {
     get: (name) => {
       const pc = informer.get(name);

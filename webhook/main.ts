@@ -24,7 +24,7 @@ const { values } = parseArgs({
 try {
   const policy = values.config === undefined ? defaultPolicy() : parsePolicy(readFileSync(values.config, 'utf8'), values.config);
   const kc = loadKubeConfig({ kubeconfig: values.kubeconfig });
-  const classes = await watchClasses(kc, log);
+  const classes = watchClasses(kc, log);
   const tls = { cert: readFileSync(values['tls-cert'], 'utf8'), key: readFileSync(values['tls-key'], 'utf8') };
   const server = await listenWebhook({ policy, catalog: classes, ready: classes.synced, log }, tls, values.host, Number(values.port));
   log.info('webhook listening', { host: values.host, port: server.port });
