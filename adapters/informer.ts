@@ -15,7 +15,7 @@ export interface ResilienceOptions {
   readonly staleAfterMs?: number;
 }
 
-export const DEFAULT_RESILIENCE: Required<ResilienceOptions> = { backoffMs: 1000, maxBackoffMs: 30_000, staleAfterMs: 300_000 };
+const DEFAULT_RESILIENCE: Required<ResilienceOptions> = { backoffMs: 1000, maxBackoffMs: 30_000, staleAfterMs: 300_000 };
 
 export interface ResilientInformer<T extends KubernetesObject> {
   list(): readonly T[];
@@ -47,7 +47,7 @@ export function resilientInformer<T extends KubernetesObject>(
   const touch = (): void => { lastActivity = Date.now(); };
   const changed = (): void => { touch(); onChange(); };
   for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, changed);
-  informer.on('connect', () => { touch(); backoff = o.backoffMs; });
+  informer.on('connect', touch);
 
   // client-node's start() resolves even when its list failed (it only emits 'error'): a start
   // counts as done only when no error came with it.
@@ -62,7 +62,8 @@ export function resilientInformer<T extends KubernetesObject>(
     }
     if (failure !== null) throw failure;
   };
-  const listed = (): void => { synced = true; touch(); onChange(); };
+  // The backoff resets only when a list arrived: 'connect' comes before the list, also in an outage.
+  const listed = (): void => { synced = true; backoff = o.backoffMs; touch(); onChange(); };
 
   const restart = (why: string): void => {
     if (stopped || timer !== undefined) return;

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../core/config.ts';
 import { silentLogger } from '../adapters/log.ts';
-import { Agent } from './agent.ts';
 import { isLoopback } from '../adapters/loopback.ts';
+import { defaultPolicy } from '../core/config.ts';
+import { Agent } from './agent.ts';
 import { type RunningHttp, listenHttp } from './http.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temper-http-'));
@@ -40,7 +40,7 @@ describe('agent HTTP on loopback', () => {
     expect(await get('/healthz', host)).toBe(200);
   });
 
-  it.each(['evil.example', 'evil.example:8080', '10.0.0.5:8080', 'localhost.evil.example'])('refuses Host %j (DNS rebinding)', async (host) => {
+  it.each(['evil.example', 'evil.example:8080', '10.0.0.5:8080', 'localhost.evil.example', '127.evil.example:8080'])('refuses Host %j (DNS rebinding)', async (host) => {
     expect(await get('/api/v1/status', host)).toBe(403);
   });
 

@@ -14,18 +14,14 @@ export interface WebhookTarget {
   readonly caBundlePem: string;
 }
 
-/** The label (on a namespace or a pod) that opts out of defaulting: `<prefix>/qos-defaulting=disabled`. */
-export function optOutLabel(policy: Policy): string {
-  return temperKeys(policy).qosDefaulting;
-}
-
 /**
  * failurePolicy Ignore (a down webhook never blocks pods), a short timeout, no side effects,
  * Pod CREATE only, Temper's namespace and kube-system excluded, and the opt-out label honoured
  * on namespaces and pods.
  */
 export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarget, timeoutSeconds = 3): Record<string, unknown> {
-  const optOut = { key: optOutLabel(policy), operator: 'NotIn', values: ['disabled'] };
+  // The label, on a namespace or a pod, that opts out of defaulting: `<prefix>/qos-defaulting=disabled`.
+  const optOut = { key: temperKeys(policy).qosDefaulting, operator: 'NotIn', values: ['disabled'] };
   const clientConfig: Record<string, unknown> = { caBundle: Buffer.from(target.caBundlePem).toString('base64') };
   if (target.service !== undefined) clientConfig.service = { ...target.service, path: '/mutate' };
   else if (target.url !== undefined) clientConfig.url = target.url;

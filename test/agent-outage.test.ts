@@ -75,6 +75,9 @@ describe('agent through an apiserver outage', () => {
     expect(agent.status().state).toBe('enforcing');
     expect(runs()).toHaveLength(2); // the scheduler was not restarted
     expect(logs).toContain('watch restarting');
+    // The restart delay grows while the API server stays down (it resets only when a list arrives).
+    const delays = logs.split('\n').filter((l) => l.includes('"msg":"watch restarting"') && l.includes('"informer":"pods"')).map((l) => (JSON.parse(l) as { retryInMs: number }).retryInMs);
+    expect(Math.max(...delays)).toBeGreaterThan(200);
 
     const t0 = Date.now();
     await cp.startApiserver();
