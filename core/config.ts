@@ -100,7 +100,8 @@ const INT32_MAX = 2147483647;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Layers whose scx_layered kind has an allocation (Confined/Grouped) and so a util_range.
-const SIZED_LAYERS: ReadonlySet<LayerName> = new Set(['system', 'critical', 'high', 'normal']);
+// Layers that may have an allocation (and so a util_range); system and catch-all are Open.
+const SIZED_LAYERS: ReadonlySet<LayerName> = new Set(['critical', 'high', 'normal']);
 
 /** Reads typed keys out of one TOML table, recording problems and the keys it consumed. */
 class Table {

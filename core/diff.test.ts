@@ -36,7 +36,7 @@ describe('diffLayers and tierMoves', () => {
     const normal = diffLayers(a.config, bigger.config).find((c) => c.layer === 'normal');
     expect(normal?.fields).toEqual(expect.arrayContaining([
       { path: 'comment', before: 'tier normal: 1 pod, requests 1, limits unbounded', after: 'tier normal: 1 pod, requests 3, limits unbounded' },
-      { path: 'kind.Grouped.cpus_range', before: [1, 7], after: [3, 7] },
+      { path: 'kind.Grouped.cpus_range', before: [1, 5], after: [3, 5] },
     ]));
   });
 

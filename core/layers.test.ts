@@ -80,9 +80,14 @@ describe('renderLayers: sizing', () => {
     const l = layer(plan(policy, node('node-1', '8'), [critical('1500m'), critical('1')]).layers, 'critical');
     expect(l).toMatchObject({ kind: 'Confined', cpusRange: [3, 3], demoted: false, requestMillis: 2500, limitMillis: 2500 });
   });
-  it('Critical with an unlimited pod may grow to every fenceable core', () => {
+  it('Critical with limits above its requests may grow to them', () => {
+    const l = layer(plan(policy, node('node-1', '8'), [critical('1', { cpuLimit: '3' })]).layers, 'critical');
+    expect(l.cpusRange).toEqual([1, 3]);
+  });
+  it('Critical with an unlimited pod is fenced at its requests, and says why', () => {
     const l = layer(plan(policy, node('node-1', '8'), [critical('1', { cpuLimit: undefined, memoryLimit: undefined })]).layers, 'critical');
-    expect(l.cpusRange).toEqual([1, 6]); // 8 CPUs − 1 reserved − 1 unfenced core
+    expect(l.cpusRange).toEqual([1, 1]);
+    expect(l.notes[0]).toMatch(/^fenced at its requests \(1 CPU\): a pod without a CPU limit/);
   });
   it('Critical whole cores follow threads_per_core', () => {
     const smt = parsePolicy('[node]\nthreads_per_core = 2\n', 't');
@@ -90,40 +95,103 @@ describe('renderLayers: sizing', () => {
     expect(l.cpusRange).toEqual([4, 4]); // 3 CPUs → 2 cores → 4 hardware threads
   });
   it('demotes Critical to Grouped when it needs more cores than can be fenced, and says so', () => {
-    const p = plan(policy, node('node-1', '8'), [critical('6'), critical('500m')]);
+    const p = plan(policy, node('node-1', '8'), [critical('7'), critical('500m')]);
     const l = layer(p.layers, 'critical');
-    expect(l).toMatchObject({ kind: 'Grouped', demoted: true, exclusive: false, protected: true, preempt: true });
-    expect(l.notes[0]).toBe('demoted to Grouped: requests 6500m need 7 whole cores but only 6 can be fenced (8 CPUs − 1 reserved, 1 thread per core, one core kept unfenced)');
+    expect(l).toMatchObject({ kind: 'Grouped', demoted: true, exclusive: false, protected: true, preempt: true, cpusRange: [7, 7] });
+    expect(l.notes[0]).toBe('demoted to Grouped: requests 7500m need 8 whole cores but only 7 can be fenced (node-1: 8 CPUs, 7 cores may be owned, 1 core always unowned (node.reserved_cpus = 1))');
     expect(p.criticalDemoted).toBe(true);
-    expect(p.distribution.critical).toEqual({ pods: 2, cpuMillis: 6500, demoted: true });
+    expect(p.distribution.critical).toEqual({ pods: 2, cpuMillis: 7500, demoted: true });
     expect(p.config[1]?.kind).toHaveProperty('Grouped');
+    expect(p.warnings.map((w) => [w.code, w.tier])).toEqual([['critical-demoted', 'critical']]);
   });
-  it('fits exactly: 6 whole cores on 8 CPUs stay Confined', () => {
-    expect(layer(plan(policy, node('node-1', '8'), [critical('6')]).layers, 'critical').kind).toBe('Confined');
+  it('fits exactly: 7 whole cores on 8 CPUs stay Confined, one stays unowned', () => {
+    expect(layer(plan(policy, node('node-1', '8'), [critical('7')]).layers, 'critical')).toMatchObject({ kind: 'Confined', cpusRange: [7, 7] });
   });
-  it('a 2-CPU node cannot fence any core', () => {
-    const l = layer(plan(policy, node('node-1', '2'), [critical('100m')]).layers, 'critical');
-    expect(l.demoted).toBe(true);
-    expect(l.notes[0]).toContain('only 0 can be fenced');
+
+  describe('small nodes (decisions §12–§16)', () => {
+    const normalPod = () => pod({ cpu: '1' });
+    const bg = () => pod({ className: 'b', priority: -1000, cpu: '1' });
+    it('2 CPUs: Critical is fenced on one, the other stays unowned; Normal runs Open without preempt and is warned about', () => {
+      const p = plan(policy, node('node-1', '2'), [critical('1'), normalPod(), bg()]);
+      expect(layer(p.layers, 'critical')).toMatchObject({ kind: 'Confined', cpusRange: [1, 1], exclusive: true, protected: true, demoted: false });
+      expect(layer(p.layers, 'normal')).toMatchObject({ kind: 'Open', cpusRange: null, preempt: false, protected: false });
+      expect(layer(p.layers, 'normal').spec.kind).toHaveProperty('Open');
+      expect(p.criticalDemoted).toBe(false);
+      expect(p.warnings).toEqual([{ code: 'tier-unowned', tier: 'normal', message: 'Normal owns no CPU and shares the unowned ones with the Open tiers: no core is left for it to own (node-1: 2 CPUs, 1 core may be owned, 1 core always unowned (node.reserved_cpus = 1), all held by higher tiers)' }]);
+    });
+    it('2 CPUs: a Critical request of 2 cannot be fenced; it is Grouped on the one ownable CPU', () => {
+      const p = plan(policy, node('node-1', '2'), [critical('2')]);
+      expect(layer(p.layers, 'critical')).toMatchObject({ kind: 'Grouped', cpusRange: [1, 1], demoted: true, exclusive: false });
+      expect(p.warnings.map((w) => w.code)).toEqual(['critical-demoted']);
+    });
+    it('3 CPUs: Critical and Normal each own one CPU, one is owned by nobody', () => {
+      const p = plan(policy, node('node-1', '3'), [critical('1'), normalPod(), bg()]);
+      expect(layer(p.layers, 'critical').cpusRange).toEqual([1, 1]);
+      expect(layer(p.layers, 'normal')).toMatchObject({ kind: 'Grouped', cpusRange: [1, 1] });
+      expect(layer(p.layers, 'normal').notes).toEqual(['grows to at most 1 CPU instead of every CPU (a pod has no CPU limit), so that 1 CPU stays unowned']);
+      expect(p.warnings).toEqual([]); // an unlimited tier being bounded is no surprise; it still spills onto idle CPUs
+    });
+    it('4 CPUs: Critical, High and Normal own one each; High\'s limits are capped and warned about', () => {
+      const p = plan(policy, node('node-1', '4'), [critical('1'), pod({ className: 'h', priority: 100_000, cpu: '1', cpuLimit: '2' }), normalPod()]);
+      expect(p.layers.map((l) => [l.name, l.kind, l.cpusRange])).toEqual([
+        ['system', 'Open', null], ['critical', 'Confined', [1, 1]], ['high', 'Grouped', [1, 1]], ['normal', 'Grouped', [1, 1]], ['catchall', 'Open', null],
+      ]);
+      expect(p.warnings).toEqual([{ code: 'maximum-capped', tier: 'high', message: 'High grows to at most 1 CPU instead of its limits (2 CPUs), so that 1 CPU stays unowned (node-1: 4 CPUs, 3 cores may be owned, 1 core always unowned (node.reserved_cpus = 1))' }]);
+    });
+    it('1 CPU: nothing can be owned; the node is reported too small', () => {
+      const p = plan(policy, node('node-1', '1'), [critical('1'), normalPod()]);
+      expect(p.layers.map((l) => l.kind)).toEqual(['Open', 'Open', 'Open', 'Open']);
+      expect(layer(p.layers, 'critical')).toMatchObject({ demoted: true, preempt: false, exclusive: false, protected: false });
+      expect(p.warnings.map((w) => [w.code, w.tier])).toEqual([['node-too-small', null], ['critical-demoted', 'critical'], ['tier-unowned', 'normal']]);
+    });
+    it('SMT: one whole core (both threads) stays unowned; Grouped tiers are counted in whole cores', () => {
+      const smt = parsePolicy('[node]\nthreads_per_core = 2\n', 't');
+      const p = plan(smt, node('node-1', '8'), [critical('1'), pod({ className: 'h', priority: 100_000, cpu: '1' }), pod({ cpu: '3' })]);
+      // 4 cores: Critical 1 core (2 CPUs), High 1 CPU = 1 core, Normal would need 2 cores but 1 is left
+      expect(layer(p.layers, 'critical').cpusRange).toEqual([2, 2]);
+      expect(layer(p.layers, 'high').cpusRange).toEqual([1, 2]); // its one core has two threads
+      expect(layer(p.layers, 'normal').cpusRange).toEqual([2, 2]);
+      expect(p.warnings.map((w) => [w.code, w.tier])).toEqual([['minimum-clamped', 'normal']]);
+    });
+    it('SMT, 2 cores: Critical is fenced on one core, the other core stays unowned', () => {
+      const smt = parsePolicy('[node]\nthreads_per_core = 2\n', 't');
+      const p = plan(smt, node('node-1', '4'), [critical('2')]);
+      expect(layer(p.layers, 'critical')).toMatchObject({ kind: 'Confined', cpusRange: [2, 2] });
+      expect(plan(smt, node('node-1', '2'), [critical('1')]).warnings.map((w) => w.code)).toEqual(['node-too-small', 'critical-demoted']);
+    });
+    it('reserved_cpus keeps more CPUs unowned, in whole cores', () => {
+      const two = parsePolicy('[node]\nreserved_cpus = 2\n', 't');
+      const p = plan(two, node('node-1', '3'), [critical('1'), normalPod()]);
+      expect(layer(p.layers, 'critical').cpusRange).toEqual([1, 1]);
+      expect(layer(p.layers, 'normal').kind).toBe('Open');
+      const zero = parsePolicy('[node]\nreserved_cpus = 0\n', 't');
+      const one = critical('1');
+      expect(plan(zero, node('node-1', '2'), [one]).configJson).toBe(plan(policy, node('node-1', '2'), [one]).configJson); // one core stays unowned whatever the value
+    });
   });
-  it('Grouped tiers: min = whole CPUs of requests, max = limits when all pods have one, else all unreserved CPUs', () => {
+
+  it('Grouped tiers: min = whole CPUs of requests, max = limits when all pods have one, else what the fence leaves', () => {
     const layers = plan(policy, node('node-1', '8'), [
       pod({ className: 'h', priority: 100_000, cpu: '1200m', cpuLimit: '2' }),
       pod({ className: 'h', priority: 100_000, cpu: '300m', cpuLimit: '500m' }),
       pod({ cpu: '2500m' }),
     ]).layers;
     expect(layer(layers, 'high').cpusRange).toEqual([2, 3]);
-    expect(layer(layers, 'normal').cpusRange).toEqual([3, 7]);
+    expect(layer(layers, 'normal').cpusRange).toEqual([3, 4]); // 8 − 1 unowned − 3 for High
   });
-  it('minima never add up to more than the node has; higher tiers are served first', () => {
+  it('a Grouped tier of zero-request pods still owns one CPU (an owned layer with none would use the low fallback queue)', () => {
+    expect(layer(plan(policy, node('node-1', '8'), [pod({ qos: 'Burstable' })]).layers, 'normal').cpusRange?.[0]).toBe(1);
+  });
+  it('minima never add up to more than the fence allows; higher tiers are served first', () => {
     const p = plan(policy, node('node-1', '8'), [critical('4'), pod({ className: 'h', priority: 100_000, cpu: '2' }), pod({ cpu: '5' })]);
     const mins = p.layers.map((l) => l.cpusRange?.[0] ?? 0);
-    expect(mins.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(8);
+    expect(mins.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(7);
     expect(layer(p.layers, 'critical').cpusRange?.[0]).toBe(4);
-    expect(layer(p.layers, 'high').cpusRange?.[0]).toBe(2);
+    expect(layer(p.layers, 'high').cpusRange).toEqual([2, 2]);
     const normal = layer(p.layers, 'normal');
-    expect(normal.cpusRange).toEqual([1, 7]);
-    expect(normal.notes[0]).toBe('minimum clamped from 5 to 1 CPUs: minima may not exceed the node (7 unreserved CPUs, 6 already held by higher layers)');
+    expect(normal.cpusRange).toEqual([1, 1]);
+    expect(normal.notes[0]).toBe('minimum clamped from 5 to 1 CPUs: owned layers may not cover the node (node-1: 8 CPUs, 7 cores may be owned, 1 core always unowned (node.reserved_cpus = 1), 6 cores held by higher tiers)');
+    expect(p.warnings.map((w) => [w.code, w.tier])).toEqual([['minimum-clamped', 'normal']]);
   });
   it('Open tiers get no allocation; their limits are reported as not enforceable', () => {
     const l = layer(plan(policy, node(), [pod({ className: 'b', priority: -1000, cpu: '1', cpuLimit: '2' })]).layers, 'background');
@@ -131,16 +199,17 @@ describe('renderLayers: sizing', () => {
     expect(l.spec.kind).toHaveProperty('Open');
     expect(l.notes[0]).toContain('not a ceiling');
   });
-  it('the system layer keeps reserved_cpus and matches scx_layered, the agent and Temper\'s pods', () => {
+  it('the system layer and the catch-all are Open with preempt and own nothing', () => {
     const temper = pod({ namespace: 'temper-system', qos: 'Burstable' });
-    const sys = layer(plan(policy, node(), [temper]).layers, 'system');
-    expect(sys.cpusRange).toEqual([1, 1]);
+    const p = plan(policy, node(), [temper]);
+    const sys = layer(p.layers, 'system');
+    expect(sys).toMatchObject({ kind: 'Open', cpusRange: null, preempt: true, protected: false });
+    expect(sys.spec.kind).toEqual({ Open: { slice_us: 5000, preempt: true, exclusive: false, weight: 10000 } });
+    expect(layer(p.layers, 'catchall').spec.kind).toEqual({ Open: { slice_us: 20000, preempt: true, exclusive: false, weight: 100 } });
     expect(sys.spec.matches).toEqual([
       [{ PcommPrefix: 'scx_layered' }], [{ PcommPrefix: 'temper-agent' }],
       [{ CgroupPrefix: podCgroupPath('systemd', 'Burstable', temper.uid) }],
     ]);
-    const none = parsePolicy('[node]\nreserved_cpus = 0\n', 't');
-    expect(layer(plan(none, node(), []).layers, 'system').cpusRange).toEqual([0, 1]);
   });
   it('node-critical pods are not matched by any layer, so they land in the catch-all', () => {
     const kubeProxy = pod({ className: 'system-node-critical', priority: 2_000_001_000, cpu: '100m' });

@@ -7,8 +7,13 @@ import { formatCpuMillis } from './quantity.ts';
 import type { LayerCommon, LayerKind, LayerKindName, LayerMatch, LayerSpec, SizedKindFields } from './scx.ts';
 import { SCX_LIMITS, escapeRegex } from './scx.ts';
 import type { CgroupDriver, LayerName, NodeInfo, QosClass, Tier } from './types.ts';
+import { TIERS } from './types.ts';
+import { coresNeeded, coresOf, fenceCapacity } from './capacity.ts';
 
-/** The spec's fixed per-tier properties plus Temper's defaults for the two system layers. */
+/**
+ * The spec's fixed per-tier properties plus Temper's defaults for the two system layers, which
+ * are Open with preempt so they come first on every CPU no tier owns (docs/decisions.md §13).
+ */
 interface LayerDefaults {
   readonly kind: LayerKindName;
   readonly protected: boolean;
@@ -22,13 +27,13 @@ interface LayerDefaults {
 }
 
 export const LAYER_DEFAULTS: Readonly<Record<LayerName, LayerDefaults>> = {
-  system: { kind: 'Grouped', protected: false, preempt: true, exclusive: false, sliceUs: 5000, utilRange: [0.0, 0.5], weightBand: [10000, 10000] },
+  system: { kind: 'Open', protected: false, preempt: true, exclusive: false, sliceUs: 5000, utilRange: null, weightBand: [10000, 10000] },
   critical: { kind: 'Confined', protected: true, preempt: true, exclusive: true, sliceUs: 5000, utilRange: [0.3, 0.6], weightBand: [2000, 9999] },
   high: { kind: 'Grouped', protected: true, preempt: true, exclusive: false, sliceUs: 10000, utilRange: [0.4, 0.75], weightBand: [500, 1999] },
   normal: { kind: 'Grouped', protected: false, preempt: false, exclusive: false, sliceUs: 20000, utilRange: [0.6, 0.9], weightBand: [100, 499] },
   low: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 30000, utilRange: null, weightBand: [50, 99] },
   background: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 5000, utilRange: null, weightBand: [10, 49] },
-  catchall: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 20000, utilRange: null, weightBand: [100, 100] },
+  catchall: { kind: 'Open', protected: false, preempt: true, exclusive: false, sliceUs: 20000, utilRange: null, weightBand: [100, 100] },
 };
 
 /** scx_layered's own threads and the Temper agent process (which sets its comm to this). */
@@ -148,18 +153,43 @@ function describeLoad(members: readonly LayerMember[], requestMillis: number, li
   return `${members.length} pod${members.length === 1 ? '' : 's'}, requests ${formatCpuMillis(requestMillis)}, ${limits}`;
 }
 
+/**
+ * A sizing problem worth an operator's attention, as `plan()` returns it and `render`, `explain`,
+ * the agent's `agent-status` annotation and the dashboard show it.
+ * - `node-too-small`: no layer can own a CPU here (one core must stay unowned), so nothing is fenced;
+ * - `critical-demoted`: Critical's whole-core request does not fit the fence, it runs unfenced;
+ * - `tier-unowned`: a Grouped tier got no CPU of its own and runs as an Open layer;
+ * - `minimum-clamped`: a tier's guaranteed CPUs are fewer than its requests;
+ * - `maximum-capped`: a tier may not grow to its limits, so one core stays unowned.
+ */
+export interface PlanWarning {
+  readonly code: PlanWarningCode;
+  /** The tier concerned, or null for the whole node. */
+  readonly tier: Tier | null;
+  readonly message: string;
+}
+
+/** Every warning code, in the order a plan lists them. */
+export const PLAN_WARNING_CODES = ['node-too-small', 'critical-demoted', 'tier-unowned', 'minimum-clamped', 'maximum-capped'] as const;
+export type PlanWarningCode = (typeof PLAN_WARNING_CODES)[number];
+
 interface Sizing {
   readonly kind: LayerKindName;
   readonly cpusRange: readonly [number, number] | null;
   readonly demoted: boolean;
+  /** True when a tier with an allocation by the spec got none and runs Open. */
+  readonly unowned: boolean;
   readonly notes: readonly string[];
 }
 
 function buildSpec(name: LayerName, comment: string, matches: LayerMatch[][], sizing: Sizing, d: LayerDefaults, o: LayerOverrides, weight: number): { spec: LayerSpec; common: LayerCommon; utilRange: readonly [number, number] | null; protectedFlag: boolean } {
   const exclusiveDefault = sizing.demoted ? false : d.exclusive;
+  // A tier left without CPUs must not preempt: Open+preempt layers come first on every shared
+  // CPU, and a busy one there would starve the system layer and the catch-all (decisions §15).
+  const preemptDefault = sizing.unowned ? false : d.preempt;
   const common: LayerCommon = {
     slice_us: o.slice_us ?? d.sliceUs,
-    preempt: o.preempt ?? d.preempt,
+    preempt: o.preempt ?? preemptDefault,
     exclusive: o.exclusive ?? exclusiveDefault,
     weight,
     ...(o.min_exec_us !== undefined ? { min_exec_us: o.min_exec_us } : {}),
@@ -205,78 +235,144 @@ function layerPlan(
   };
 }
 
-const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A tier's sizing while it is being worked out: minimum first, maximum in a second pass. */
+interface OwnedDraft {
+  readonly tier: Tier;
+  readonly kind: 'Confined' | 'Grouped';
+  readonly min: number;
+  /** CPUs the tier would grow to if the node had room (its limits, or every CPU). */
+  readonly wantedMax: number;
+  /** True when `wantedMax` comes from the pods' limits (an explicit ceiling). */
+  readonly limited: boolean;
+  max: number;
+}
+
+/** The rendered layers and the sizing warnings behind them. */
+export interface RenderedLayers {
+  readonly layers: LayerPlan[];
+  readonly warnings: PlanWarning[];
+}
 
 /**
  * Sizes and renders every layer for one node. `members` holds each tier's pods (sorted), the
  * Temper pods for the system layer and the node-critical pods that fall to the catch-all
- * (counted only: the catch-all matches everything). Layers come out in config order; empty tier layers are
- * omitted; the system layer is first and the catch-all last. Rules (docs/layers.md):
- * - node CPUs = floor(capacity); the system layer keeps `reserved_cpus` (at most CPUs − 1);
- * - Critical is Confined on whole cores: min = ceil(requests / core), max = limits' whole cores
- *   (or every fenceable core), where fenceable = cores outside the reserve − 1; when it needs more
- *   cores than are fenceable (or none are) it is demoted to Grouped and loses `exclusive`;
- * - Grouped tiers: min = ceil(requests), max = ceil(limits) when every pod has a limit, else
- *   all unreserved CPUs; minima are granted in tier order and never exceed the node;
- * - Open tiers have no allocation; weights grow with requests inside disjoint per-tier bands.
+ * (counted only: the catch-all matches everything). Layers come out in config order; empty tier
+ * layers are omitted; the system layer is first and the catch-all last. Rules (docs/layers.md):
+ * - the owned layers (Confined/Grouped) never cover the node: their maxima, in whole cores, sum to
+ *   at most `fenceCapacity().ownableCores`, so at least one core is owned by nobody at any moment;
+ * - the system layer and the catch-all are Open with preempt and own nothing;
+ * - Critical is Confined on exclusive whole cores, `cpus_range` = [request cores, request cores],
+ *   growing only to its limits when every pod has one and there is room; when its request does not
+ *   fit it is demoted to Grouped (losing `exclusive`), or to Open when nothing can be owned;
+ * - High and Normal are Grouped with min = whole CPUs of requests (at least 1), granted in tier
+ *   order; a tier left without a core runs Open without preempt; maxima (limits, or every CPU) are
+ *   granted in tier order from what the minima left;
+ * - Low and Background are Open without preempt; weights grow with requests inside disjoint bands.
+ * Every degradation is a note on the layer and a warning in `warnings`.
  */
 export function renderLayers(
   policy: Policy, node: NodeInfo, members: Readonly<Record<Tier | 'system' | 'catchall', readonly LayerMember[]>>,
-): LayerPlan[] {
-  const nodeCpus = Math.max(1, Math.floor(node.cpuCapacityMillis / 1000));
-  const nodeMillis = nodeCpus * 1000;
-  const tpc = policy.node.threadsPerCore;
-  const reserved = Math.min(policy.node.reservedCpus, nodeCpus - 1);
-  const unreserved = nodeCpus - reserved;
-  const fenceableCores = Math.max(0, Math.floor(unreserved / tpc) - 1);
-  let budget = unreserved; // CPUs still free for tier minima
+): RenderedLayers {
+  const cap = fenceCapacity(node, policy);
+  const { cpus, threadsPerCore: tpc } = cap;
+  const nodeMillis = cpus * 1000;
+  const warnings: PlanWarning[] = [];
+  const unownedCpus = cpus - cap.ownableCores * tpc;
+  const capacityWords = `${node.name}: ${plural(cpus, 'CPU')}${tpc > 1 ? ` (${plural(cap.cores, 'core')} of ${tpc} threads)` : ''}, ${plural(cap.ownableCores, 'core')} may be owned, ${plural(cap.unownedCores, 'core')} always unowned (node.reserved_cpus = ${policy.node.reservedCpus})`;
+  const title = (t: Tier): string => `${t[0]?.toUpperCase() ?? ''}${t.slice(1)}`;
+  let free = cap.ownableCores; // cores not yet promised to an owned layer (minima, then maxima)
+  const drafts: OwnedDraft[] = [];
+  const notes: Record<Tier, string[]> = { critical: [], high: [], normal: [], low: [], background: [] };
+  const demoted: Partial<Record<Tier, boolean>> = {};
+  const unowned: Partial<Record<Tier, boolean>> = {};
+
+  const sizedTiers = (['critical', 'high', 'normal'] as const).filter((t) => members[t].length > 0);
+  if (cap.ownableCores === 0 && sizedTiers.length > 0) {
+    warnings.push({ code: 'node-too-small', tier: null, message: `${capacityWords}; no tier can be fenced or own a CPU here (fencing one core needs at least ${2 * tpc} CPUs)` });
+  }
+
+  // Pass 1: minima, in tier order.
+  for (const tier of sizedTiers) {
+    const requestMillis = sum(members[tier].map((m) => m.requestMillis));
+    const limitMillis = summedLimits(members[tier]);
+    if (tier === 'critical') {
+      const needed = coresNeeded(requestMillis, tpc);
+      if (needed <= free) {
+        const min = needed * tpc;
+        const limitCpus = limitMillis === null ? min : Math.max(min, coresNeeded(limitMillis, tpc) * tpc);
+        if (limitMillis === null) notes.critical.push(`fenced at its requests (${plural(min, 'CPU')}): a pod without a CPU limit gives the tier no ceiling to grow to, so it stays on its fenced cores`);
+        drafts.push({ tier, kind: 'Confined', min, wantedMax: limitCpus, limited: limitMillis !== null, max: min });
+        free -= needed;
+        continue;
+      }
+      demoted.critical = true;
+      const why = `requests ${formatCpuMillis(requestMillis)} need ${plural(needed, 'whole core')} but only ${free} can be fenced (${capacityWords})`;
+      if (free === 0) {
+        unowned.critical = true;
+        notes.critical.push(`demoted to Open: ${why}`);
+        warnings.push({ code: 'critical-demoted', tier, message: `Critical is not fenced and owns no CPU: ${why}` });
+        continue;
+      }
+      notes.critical.push(`demoted to Grouped: ${why}`);
+      warnings.push({ code: 'critical-demoted', tier, message: `Critical is not fenced (Grouped, not exclusive): ${why}` });
+    }
+    if (free === 0) {
+      unowned[tier] = true;
+      const why = `no core is left for it to own (${capacityWords}, all held by higher tiers)`;
+      notes[tier].push(`runs as an Open layer without preempt: ${why}`);
+      warnings.push({ code: 'tier-unowned', tier, message: `${title(tier)} owns no CPU and shares the unowned ones with the Open tiers: ${why}` });
+      continue;
+    }
+    const wanted = Math.max(1, Math.ceil(requestMillis / 1000));
+    const min = Math.min(wanted, free * tpc);
+    if (min < wanted) {
+      const why = `minimum clamped from ${wanted} to ${min} CPUs: owned layers may not cover the node (${capacityWords}, ${plural(cap.ownableCores - free, 'core')} held by higher tiers)`;
+      notes[tier].push(why);
+      if (demoted[tier] !== true) warnings.push({ code: 'minimum-clamped', tier, message: `${title(tier)} is guaranteed ${plural(min, 'CPU')}, less than its requests (${formatCpuMillis(requestMillis)}): ${why}` });
+    }
+    const wantedMax = limitMillis === null ? cpus : Math.max(min, Math.ceil(limitMillis / 1000));
+    drafts.push({ tier, kind: 'Grouped', min, wantedMax, limited: limitMillis !== null, max: min });
+    free -= coresOf(min, tpc);
+  }
+
+  // Pass 2: maxima, in tier order, from the cores the minima left.
+  for (const d of drafts) {
+    const minCores = coresOf(d.min, tpc);
+    const wantedCores = coresOf(d.wantedMax, tpc);
+    const extra = Math.min(free, Math.max(0, wantedCores - minCores));
+    d.max = Math.max(d.min, Math.min(d.wantedMax, (minCores + extra) * tpc));
+    free -= coresOf(d.max, tpc) - minCores;
+    if (d.max < d.wantedMax) {
+      const what = d.limited ? `its limits (${plural(d.wantedMax, 'CPU')})` : 'every CPU (a pod has no CPU limit)';
+      const why = `grows to at most ${plural(d.max, 'CPU')} instead of ${what}, so that ${plural(unownedCpus, 'CPU')} stay${unownedCpus === 1 ? 's' : ''} unowned`;
+      notes[d.tier].push(why);
+      if (d.limited && demoted[d.tier] !== true) warnings.push({ code: 'maximum-capped', tier: d.tier, message: `${title(d.tier)} ${why} (${capacityWords})` });
+    }
+  }
+
   const plans: LayerPlan[] = [];
-
-  const systemSizing: Sizing = {
-    kind: 'Grouped', cpusRange: [reserved, Math.max(reserved, 1)], demoted: false,
-    notes: [`keeps ${reserved} of ${nodeCpus} CPUs for scx_layered and the Temper agent (node.reserved_cpus = ${policy.node.reservedCpus})`],
-  };
+  const systemNotes = [`owns no CPU (Open, preempt): ${plural(unownedCpus, 'CPU')} of ${cpus} stay${unownedCpus === 1 ? 's' : ''} unowned at every moment, and the system layer and the catch-all come first on them`];
   const commBlocks = SYSTEM_COMMS.map((c): LayerMatch[] => [{ PcommPrefix: c }]);
-  plans.push(layerPlan('system', null, members.system, commBlocks, systemSizing, policy, nodeMillis));
+  plans.push(layerPlan('system', null, members.system, commBlocks, { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: systemNotes }, policy, nodeMillis));
 
-  for (const tier of ['critical', 'high', 'normal', 'low', 'background'] as const) {
+  for (const tier of TIERS) {
     const tierMembers = members[tier];
     if (tierMembers.length === 0) continue;
-    const requestMillis = sum(tierMembers.map((m) => m.requestMillis));
+    const draft = drafts.find((x) => x.tier === tier);
     const limitMillis = summedLimits(tierMembers);
-    const notes: string[] = [];
     let sizing: Sizing;
-    if (LAYER_DEFAULTS[tier].kind === 'Open') {
-      if (limitMillis !== null) notes.push(`Open layers get no CPU allocation, so the tier's limits (${formatCpuMillis(limitMillis)}) are not a ceiling here`);
-      sizing = { kind: 'Open', cpusRange: null, demoted: false, notes };
-    } else if (tier === 'critical') {
-      const neededCores = ceilDiv(requestMillis, 1000 * tpc);
-      if (neededCores > fenceableCores || fenceableCores === 0) {
-        notes.push(`demoted to Grouped: requests ${formatCpuMillis(requestMillis)} need ${neededCores} whole core${neededCores === 1 ? '' : 's'} but only ${fenceableCores} can be fenced (${nodeCpus} CPUs − ${reserved} reserved, ${tpc} thread${tpc === 1 ? '' : 's'} per core, one core kept unfenced)`);
-        sizing = groupedSizing(requestMillis, limitMillis, unreserved, budget, notes, true);
-      } else {
-        const min = neededCores * tpc;
-        const limitCores = limitMillis === null ? fenceableCores : Math.min(fenceableCores, Math.max(neededCores, ceilDiv(limitMillis, 1000 * tpc)));
-        const max = Math.max(min, limitCores * tpc, tpc);
-        sizing = { kind: 'Confined', cpusRange: [min, max], demoted: false, notes };
-      }
+    if (draft !== undefined) {
+      sizing = { kind: draft.kind, cpusRange: [draft.min, draft.max], demoted: demoted[tier] === true, unowned: false, notes: notes[tier] };
     } else {
-      sizing = groupedSizing(requestMillis, limitMillis, unreserved, budget, notes, false);
+      if (LAYER_DEFAULTS[tier].kind === 'Open' && limitMillis !== null) notes[tier].push(`Open layers get no CPU allocation, so the tier's limits (${formatCpuMillis(limitMillis)}) are not a ceiling here`);
+      sizing = { kind: 'Open', cpusRange: null, demoted: demoted[tier] === true, unowned: unowned[tier] === true, notes: notes[tier] };
     }
-    if (sizing.cpusRange !== null) budget -= sizing.cpusRange[0];
     plans.push(layerPlan(tier, tier, tierMembers, [], sizing, policy, nodeMillis));
   }
 
-  plans.push(layerPlan('catchall', null, members.catchall, [], { kind: 'Open', cpusRange: null, demoted: false, notes: [] }, policy, nodeMillis, true));
-  return plans;
-}
-
-/** A Grouped layer's range: requests' whole CPUs within the remaining budget, limits as ceiling. */
-function groupedSizing(requestMillis: number, limitMillis: number | null, unreserved: number, budget: number, notes: string[], demoted: boolean): Sizing {
-  const wanted = ceilDiv(requestMillis, 1000);
-  const min = Math.min(wanted, Math.max(0, budget));
-  if (min < wanted) notes.push(`minimum clamped from ${wanted} to ${min} CPUs: minima may not exceed the node (${unreserved} unreserved CPUs, ${unreserved - budget} already held by higher layers)`);
-  const ceiling = limitMillis === null ? unreserved : Math.min(unreserved, ceilDiv(limitMillis, 1000));
-  const max = Math.max(min, ceiling, 1);
-  return { kind: 'Grouped', cpusRange: [min, max], demoted, notes };
+  plans.push(layerPlan('catchall', null, members.catchall, [], { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: [] }, policy, nodeMillis, true));
+  const order = (w: PlanWarning): number => PLAN_WARNING_CODES.indexOf(w.code) * 10 + (w.tier === null ? -1 : TIERS.indexOf(w.tier));
+  return { layers: plans, warnings: [...warnings].sort((a, b) => order(a) - order(b)) };
 }

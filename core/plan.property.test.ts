@@ -7,6 +7,7 @@ import type { Policy } from './config.ts';
 import { nodeFromObject, podFromObject } from './objects.ts';
 import { classifyPods, plan } from './plan.ts';
 import { validateLayeredConfig } from './scx.ts';
+import { coresOf, fenceCapacity } from './capacity.ts';
 import type { PodInfo } from './types.ts';
 import { TIERS } from './types.ts';
 
@@ -52,7 +53,7 @@ const toPod = (r: PodFields, i: number): PodInfo => podFromObject({
 
 // `size: 'max'` lets lists reach maxLength; fast-check's default would keep them near 10.
 const pods = (max: number) => fc.array(podFields, { maxLength: max, size: 'max' }).map((list) => list.map(toPod));
-const nodeArb = fc.integer({ min: 1, max: 128 }).map((cpus) => nodeFromObject(nodeObject('node-1', String(cpus)), 'node'));
+const nodeArb = fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 128 })).map((cpus) => nodeFromObject(nodeObject('node-1', String(cpus)), 'node'));
 const policyArb: fc.Arbitrary<Policy> = fc.record({
   reserved: fc.integer({ min: 0, max: 4 }),
   tpc: fc.constantFrom(1, 2),
@@ -104,6 +105,31 @@ describe('plan: invariants over random input', { timeout: 120_000 }, () => {
       lengths.push(ps.length);
     }), { numRuns: 60 });
     expect(Math.max(...lengths)).toBeGreaterThan(100); // the generator really reached big nodes
+  });
+
+  it('owned layers never cover the node, so the Open layers always keep a core; Critical\'s fence is never shared', () => {
+    fc.assert(fc.property(policyArb, nodeArb, pods(60), (policy, node, ps) => {
+      const p = plan(policy, node, ps);
+      const cap = fenceCapacity(node, policy);
+      const owned = p.layers.filter((l) => l.cpusRange !== null);
+      // scx_layered allocates whole cores; the maxima together leave at least one core unowned
+      const maxCores = owned.reduce((s, l) => s + coresOf(l.cpusRange?.[1] ?? 0, cap.threadsPerCore), 0);
+      expect(maxCores).toBeLessThanOrEqual(cap.ownableCores);
+      expect(maxCores).toBeLessThan(Math.max(1, cap.cores));
+      // an owned layer with no CPU would send its tasks to the low fallback queue, which fenced CPUs drain
+      for (const l of owned) expect(l.cpusRange?.[0]).toBeGreaterThanOrEqual(1);
+      for (const l of p.layers) expect(l.kind === 'Open').toBe(l.cpusRange === null);
+      const critical = p.layers.find((l) => l.name === 'critical');
+      if (critical?.kind === 'Confined') {
+        expect(critical).toMatchObject({ protected: true, exclusive: true, demoted: false });
+        expect(critical.cpusRange?.[0]).toBe(Math.ceil(critical.requestMillis / 1000 / cap.threadsPerCore) * cap.threadsPerCore || cap.threadsPerCore);
+        expect(p.layers.filter((l) => l.kind === 'Confined').map((l) => l.name)).toEqual(['critical']);
+      }
+      expect(p.criticalDemoted).toBe(critical !== undefined && critical.kind !== 'Confined');
+      // only the system layer and the catch-all preempt on shared CPUs, where Open+preempt layers are served first
+      expect(p.layers.filter((l) => l.kind === 'Open' && l.preempt).map((l) => l.name)).toEqual(['system', 'catchall']);
+      expect(p.warnings.some((w) => w.code === 'critical-demoted')).toBe(p.criticalDemoted);
+    }), { numRuns: 200 });
   });
 
   it('the distribution counts exactly the tiered pods on the node and their requests', () => {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Policy } from './config.ts';
 import type { Problem } from './errors.ts';
 import { UnresolvedPriorityError } from './errors.ts';
-import type { LayerMember, LayerPlan } from './layers.ts';
+import type { LayerMember, LayerPlan, PlanWarning } from './layers.ts';
 import { comparePods } from './pod-order.ts';
 import { renderLayers } from './layers.ts';
 import { cpuLimitMillis, cpuRequestMillis } from './resources.ts';
@@ -81,8 +81,10 @@ export interface Plan {
   readonly configJson: string;
   readonly configSha256: string;
   readonly distribution: QosDistribution;
-  /** True when Critical was demoted to Grouped (also in `distribution` and `explain`). */
+  /** True when Critical could not be fenced (also in `distribution` and `explain`). */
   readonly criticalDemoted: boolean;
+  /** Sizing problems an operator should know about (node too small, demotions, caps), in a fixed order. */
+  readonly warnings: readonly PlanWarning[];
 }
 
 /**
@@ -153,7 +155,7 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
       requestMillis: p.requestMillis, limitMillis: p.limitMillis,
     });
   }
-  const layers = renderLayers(policy, node, members);
+  const { layers, warnings } = renderLayers(policy, node, members);
   const config = layers.map((l) => l.spec);
   const problems = validateLayeredConfig(config);
   if (problems.length > 0) {
@@ -171,5 +173,6 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
     configSha256: createHash('sha256').update(configJson).digest('hex'),
     distribution: distributionOf(placed, criticalDemoted),
     criticalDemoted,
+    warnings,
   };
 }

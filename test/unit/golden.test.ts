@@ -34,7 +34,7 @@ describe('the golden check', () => {
 
 describe('golden cases', () => {
   it('has the cases the engine must cover', () => {
-    expect(cases).toEqual(expect.arrayContaining(['examples', 'empty-node', 'demotion', 'many-pods', 'cgroupfs']));
+    expect(cases).toEqual(expect.arrayContaining(['examples', 'empty-node', 'demotion', 'many-pods', 'cgroupfs', 'two-cpu-fence']));
   });
 
   describe.each(cases)('%s', (name) => {
@@ -51,6 +51,9 @@ describe('golden cases', () => {
     });
     it('publishes want.distribution.json', () => {
       check(join(dir, 'want.distribution.json'), `${serializeDistribution(result.distribution)}\n`);
+    });
+    it('warns as want.warnings.json', () => {
+      check(join(dir, 'want.warnings.json'), `${JSON.stringify(result.warnings, null, 2)}\n`);
     });
     it('lists want.tiers.json', () => {
       const rows = classifyPods(policy, objects.pods, objects.priorityClasses).map(tierRowOf);
