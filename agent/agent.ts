@@ -12,7 +12,7 @@ import { classInfos } from '../adapters/priority-classes.ts';
 import type { Policy } from '../core/config.ts';
 import { parsePolicy } from '../core/config.ts';
 import { ConfigError, InputError, formatProblem } from '../core/errors.ts';
-import { temperKeys } from '../core/names.ts';
+import { keysUnder, readPrefixes, safeModeRequested, writePrefixes } from '../core/names.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
 import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
@@ -54,7 +54,7 @@ export class Agent {
   private latest: Plan | null = null;
   private pendingSince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private published: Record<string, string> = {};
+  private published: Record<string, string | null> = {};
   private publishTimer: NodeJS.Timeout | null = null;
   private lastPublish = 0;
   private safeMode = false;
@@ -193,7 +193,7 @@ export class Agent {
       this.latest = result;
       for (const tier of [...TIERS, 'system'] as const) this.m.pods.set({ tier }, result.pods.filter((p) => p.assignment.tier === tier).length);
       const annotations = nodeObj.metadata?.annotations ?? {};
-      const safe = annotations[temperKeys(this.policy).safeModeRequested] === 'true';
+      const safe = safeModeRequested(this.policy, annotations);
       if (safe !== this.safeMode) {
         this.safeMode = safe;
         this.o.log.info(safe ? 'safe mode requested' : 'safe mode lifted', { node: this.o.nodeName });
@@ -220,13 +220,23 @@ export class Agent {
     this.publishTimer = setTimeout(() => { this.publishTimer = null; void this.publish(); }, wait);
   }
 
-  private desiredAnnotations(): Record<string, string> {
+  /**
+   * The annotations under every prefix the agent writes (both name sets in migration mode), and
+   * null (remove) for its keys under the other honoured prefixes, so a set no longer written
+   * does not linger with stale values.
+   */
+  private desiredAnnotations(): Record<string, string | null> {
     const s = this.status();
-    const keys = temperKeys(this.policy);
-    const out: Record<string, string> = {
-      [keys.agentStatus]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message }),
-    };
-    if (this.latest !== null) out[keys.qosDistribution] = serializeDistribution(this.latest.distribution);
+    const status = JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message });
+    const distribution = this.latest === null ? null : serializeDistribution(this.latest.distribution);
+    const writing = writePrefixes(this.policy);
+    const out: Record<string, string | null> = {};
+    for (const prefix of readPrefixes(this.policy)) {
+      const keys = keysUnder(prefix);
+      const written = writing.includes(prefix);
+      out[keys.agentStatus] = written ? status : null;
+      if (distribution !== null || !written) out[keys.qosDistribution] = written ? distribution : null;
+    }
     return out;
   }
 
@@ -236,7 +246,7 @@ export class Agent {
     // Skip values the Node already carries; a value just sent is not sent again until the watch
     // has had time to show it (then a removal by someone else is repaired).
     const recent = Date.now() - this.lastPublish < 30_000;
-    const changed = Object.fromEntries(Object.entries(desired).filter(([k, v]) => current[k] !== v && !(recent && this.published[k] === v)));
+    const changed = Object.fromEntries(Object.entries(desired).filter(([k, v]) => (current[k] ?? null) !== v && !(recent && this.published[k] === v)));
     if (Object.keys(changed).length === 0) return;
     this.lastPublish = Date.now();
     try {

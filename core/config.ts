@@ -6,7 +6,7 @@
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigError, Problems, isRecord, problemAt, show, within } from './errors.ts';
 import type { Naming } from './names.ts';
-import { DEFAULT_NAMING } from './names.ts';
+import { DEFAULT_NAMING, NAME_SETS, installedClassNames, namesOf } from './names.ts';
 import type { GrowthAlgo } from './scx.ts';
 import { GROWTH_ALGOS } from './scx.ts';
 import type { CgroupDriver, LayerName, PriorityClassInfo, Tier } from './types.ts';
@@ -83,16 +83,22 @@ export function tierClassValue(policy: Policy, tier: Tier): number {
 }
 
 /**
- * The PriorityClasses Temper installs, one per tier, highest first. Background never preempts:
- * best-effort work yields, it does not evict others to get scheduled.
+ * The PriorityClasses Temper installs, highest first: one per tier, and in migration mode every
+ * known name set's too (`installedClassNames`), each at its tier's value. Background never
+ * preempts: best-effort work yields, it does not evict others to get scheduled.
  */
 export function tierClasses(policy: Policy): PriorityClassInfo[] {
-  return TIERS.map((tier) => ({
-    name: policy.naming.priorityClasses[tier],
+  return installedClassNames(policy).map(({ name, tier }) => ({
+    name,
     value: tierClassValue(policy, tier),
     preemptionPolicy: tier === 'background' ? 'Never' : 'PreemptLowerPriority',
     globalDefault: false,
   }));
+}
+
+/** The classes readers resolve a class name with: every known name set's, as in migration mode. */
+export function honouredTierClasses(policy: Policy): PriorityClassInfo[] {
+  return tierClasses({ ...policy, naming: { ...policy.naming, migration: true } });
 }
 
 const INT32_MIN = -2147483648;
@@ -289,6 +295,44 @@ function readUtilRange(t: Table, name: LayerName, problems: Problems): readonly 
   return [lo, hi];
 }
 
+/**
+ * `[naming]`: `names` selects the set the prefix and classes default to; explicit keys override
+ * it. In migration mode every known class set is installed too, so a configured class must not
+ * be another set's class of a different tier (it would need two values).
+ */
+function readNaming(t: Table, problems: Problems): [Naming, Table] {
+  const names = t.oneOf('names', NAME_SETS) ?? DEFAULT_NAMING.names;
+  const migration = t.bool('migration', DEFAULT_NAMING.migration);
+  const own = namesOf(names);
+  const classesT = t.table('priority_classes');
+  const classes = Object.fromEntries(
+    TIERS.map((tier) => [tier, classesT.str(tier, own.priorityClasses[tier], checkClassName)]),
+  ) as Record<Tier, string>;
+  const seen = new Map<string, Tier>();
+  for (const tier of TIERS) {
+    const other = seen.get(classes[tier]);
+    if (other !== undefined) problems.add(`naming.priority_classes.${tier}`, `duplicates ${other}'s class ${show(classes[tier])}`);
+    seen.set(classes[tier], tier);
+  }
+  const naming: Naming = {
+    names,
+    migration,
+    annotationPrefix: t.str('annotation_prefix', own.annotationPrefix, checkSubdomain),
+    namespace: t.str('namespace', DEFAULT_NAMING.namespace, checkLabel),
+    priorityClasses: classes,
+  };
+  if (migration) {
+    const known = NAME_SETS.flatMap((set) => TIERS.map((tier) => ({ name: namesOf(set).priorityClasses[tier], tier })));
+    for (const tier of TIERS) {
+      const clash = known.find((c) => c.name === classes[tier] && c.tier !== tier);
+      if (clash !== undefined) {
+        problems.add(`naming.priority_classes.${tier}`, `is ${show(clash.name)}, the ${clash.tier} class that migration mode also installs (with ${clash.tier}'s value)`);
+      }
+    }
+  }
+  return [naming, classesT];
+}
+
 /** Validates a parsed TOML document into a Policy, reporting every problem at once. */
 export function policyFromObject(doc: Record<string, unknown>, source: string): Policy {
   const problems = new Problems();
@@ -305,21 +349,7 @@ export function policyFromObject(doc: Record<string, unknown>, source: string): 
   };
 
   const namingT = root.table('naming');
-  const classesT = namingT.table('priority_classes');
-  const classes = Object.fromEntries(
-    TIERS.map((tier) => [tier, classesT.str(tier, d.naming.priorityClasses[tier], checkClassName)]),
-  ) as Record<Tier, string>;
-  const names = new Map<string, Tier>();
-  for (const tier of TIERS) {
-    const other = names.get(classes[tier]);
-    if (other !== undefined) problems.add(`naming.priority_classes.${tier}`, `duplicates ${other}'s class ${show(classes[tier])}`);
-    names.set(classes[tier], tier);
-  }
-  const naming: Naming = {
-    annotationPrefix: namingT.str('annotation_prefix', d.naming.annotationPrefix, checkSubdomain),
-    namespace: namingT.str('namespace', d.naming.namespace, checkLabel),
-    priorityClasses: classes,
-  };
+  const [naming, classesT] = readNaming(namingT, problems);
 
   const webhookT = root.table('webhook');
   const webhook: WebhookSettings = { replaceGlobalDefault: webhookT.bool('replace_global_default', d.webhook.replaceGlobalDefault) };

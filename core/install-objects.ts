@@ -1,11 +1,11 @@
 /**
  * The objects that install Temper on a cluster, as plain data generated from the policy: the
- * five tier PriorityClasses, the MutatingWebhookConfiguration and the Node annotations the agent
+ * tier PriorityClasses, the MutatingWebhookConfiguration and the Node annotations the agent
  * may write. One source for `npm start` (dev/harness), the tests and the chart's checks.
  */
 import type { Policy } from './config.ts';
 import { tierClasses } from './config.ts';
-import { LABELS, OBJECT_NAMES, temperKeys, webhookName } from './names.ts';
+import { LABELS, OBJECT_NAMES, keysUnder, readKeys, readPrefixes, webhookName } from './names.ts';
 
 export interface WebhookTarget {
   /** In-cluster Service, or a URL (local control plane). */
@@ -17,11 +17,12 @@ export interface WebhookTarget {
 /**
  * failurePolicy Ignore (a down webhook never blocks pods), a short timeout, no side effects,
  * Pod CREATE only, Temper's namespace and kube-system excluded, and the opt-out label honoured
- * on namespaces and pods.
+ * on namespaces and pods under either name set's prefix.
  */
 export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarget, timeoutSeconds = 3): Record<string, unknown> {
-  // The label, on a namespace or a pod, that opts out of defaulting: `<prefix>/qos-defaulting=disabled`.
-  const optOut = { key: temperKeys(policy).qosDefaulting, operator: 'NotIn', values: ['disabled'] };
+  // The label, on a namespace or a pod, that opts out of defaulting: `<prefix>/qos-defaulting=disabled`
+  // under any honoured prefix (the requirements are ANDed, so either label opts out).
+  const optOut = readKeys(policy, 'qosDefaulting').map((key) => ({ key, operator: 'NotIn', values: ['disabled'] }));
   const clientConfig: Record<string, unknown> = { caBundle: Buffer.from(target.caBundlePem).toString('base64') };
   if (target.service !== undefined) clientConfig.service = { ...target.service, path: '/mutate' };
   else if (target.url !== undefined) clientConfig.url = target.url;
@@ -36,9 +37,9 @@ export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarg
     reinvocationPolicy: 'Never',
     rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
     namespaceSelector: {
-      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [policy.naming.namespace, 'kube-system'] }, optOut],
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [policy.naming.namespace, 'kube-system'] }, ...optOut],
     },
-    objectSelector: { matchExpressions: [optOut] },
+    objectSelector: { matchExpressions: optOut },
     clientConfig,
   };
   if (!policy.webhook.replaceGlobalDefault) {
@@ -53,7 +54,7 @@ export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarg
   };
 }
 
-/** The five tier PriorityClasses as scheduling.k8s.io/v1 objects. */
+/** The tier PriorityClasses as scheduling.k8s.io/v1 objects: five, or in migration mode every set's (`tierClasses`). */
 export function priorityClassObjects(policy: Policy): Record<string, unknown>[] {
   return tierClasses(policy).map((pc) => ({
     apiVersion: 'scheduling.k8s.io/v1',
@@ -67,11 +68,14 @@ export function priorityClassObjects(policy: Policy): Record<string, unknown>[] 
 }
 
 /**
- * The Node annotations the agent writes: `<prefix>/qos-distribution` and `<prefix>/agent-status`.
- * The chart's ValidatingAdmissionPolicy lets the agent's service account change these and
- * nothing else on its own Node.
+ * The Node annotations the agent may change: `<prefix>/qos-distribution` and `<prefix>/agent-status`
+ * under every honoured prefix (it writes those of `writePrefixes` and removes the others). The
+ * chart's ValidatingAdmissionPolicy lets the agent's service account change these and nothing
+ * else on its own Node.
  */
 export function agentNodeAnnotations(policy: Policy): string[] {
-  const keys = temperKeys(policy);
-  return [keys.qosDistribution, keys.agentStatus];
+  return readPrefixes(policy).flatMap((prefix) => {
+    const keys = keysUnder(prefix);
+    return [keys.qosDistribution, keys.agentStatus];
+  });
 }

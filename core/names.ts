@@ -1,34 +1,108 @@
 /**
  * Every name Temper puts on Kubernetes objects, built here and nowhere else: annotation and label
  * keys, PriorityClass names, Temper's own object names. The configurable ones derive from the
- * `[naming]` settings, whose defaults derive from one brand (`infera`: `infera.io/…` keys and
- * `infera-<tier>` classes).
+ * `[naming]` settings, whose defaults derive from one name set: `infera` (the former name:
+ * `infera.io/…` keys, `infera-<tier>` classes) or `temper` (`temper.codes/…`, `temper-<tier>`).
+ * Readers honour both sets whatever is selected; migration mode writes both (docs/migration.md).
  */
 import type { Tier } from './types.ts';
 import { TIERS } from './types.ts';
 
-export interface Naming {
+/** The two name sets Temper knows: its former name (today's default) and its own. */
+export const NAME_SETS = ['infera', 'temper'] as const;
+export type NameSet = (typeof NAME_SETS)[number];
+
+/** The names one set writes: the annotation and label prefix and the five tier PriorityClasses. */
+export interface NamesOf {
   /** Prefix of Temper's annotations and labels, e.g. `infera.io` gives `infera.io/qos-distribution`. */
   readonly annotationPrefix: string;
-  /** Temper's own namespace: its pods run in the system layer and admission skips it. */
-  readonly namespace: string;
   /** The PriorityClass Temper installs for each tier. */
   readonly priorityClasses: Readonly<Record<Tier, string>>;
 }
 
-/** The brand the default names derive from. */
-export const DEFAULT_BRAND = 'infera';
+export interface Naming extends NamesOf {
+  /** The name set the prefix and classes default to (`[naming] names`). */
+  readonly names: NameSet;
+  /**
+   * Migration mode: the agent publishes its annotations under every honoured prefix and the
+   * install objects carry every known class set, so consumers can switch one at a time.
+   */
+  readonly migration: boolean;
+  /** Temper's own namespace: its pods run in the system layer and admission skips it. */
+  readonly namespace: string;
+}
 
-/** The names for a brand: annotations under `<brand>.io`, classes `<brand>-<tier>`, namespace `temper-system`. */
-export function namingFor(brand: string): Naming {
+/** The brand the default names derive from. */
+export const DEFAULT_BRAND: NameSet = 'infera';
+
+const PREFIXES: Readonly<Record<NameSet, string>> = { infera: 'infera.io', temper: 'temper.codes' };
+
+/** A name set's own names: `infera.io` + `infera-<tier>`, or `temper.codes` + `temper-<tier>`. */
+export function namesOf(set: NameSet): NamesOf {
   return {
-    annotationPrefix: `${brand}.io`,
-    namespace: 'temper-system',
-    priorityClasses: Object.fromEntries(TIERS.map((tier) => [tier, `${brand}-${tier}`])) as Record<Tier, string>,
+    annotationPrefix: PREFIXES[set],
+    priorityClasses: Object.fromEntries(TIERS.map((tier) => [tier, `${set}-${tier}`])) as Record<Tier, string>,
   };
 }
 
+/** The naming settings of a name set with nothing overridden, outside migration mode. */
+export function namingFor(set: NameSet): Naming {
+  return { ...namesOf(set), names: set, migration: false, namespace: 'temper-system' };
+}
+
 export const DEFAULT_NAMING: Naming = namingFor(DEFAULT_BRAND);
+
+function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}
+
+/**
+ * Every prefix readers honour, whatever is selected: the configured one first, then each name
+ * set's own (`infera.io`, `temper.codes`), without repeats.
+ */
+export function readPrefixes(named: Named): string[] {
+  return unique([named.naming.annotationPrefix, ...NAME_SETS.map((set) => PREFIXES[set])]);
+}
+
+/** The prefixes the agent writes under: the configured one, or in migration mode every honoured one. */
+export function writePrefixes(named: Named): string[] {
+  return named.naming.migration ? readPrefixes(named) : [named.naming.annotationPrefix];
+}
+
+/** A class Temper installs: its name and the tier whose value it carries. */
+export interface TierClassName {
+  readonly name: string;
+  readonly tier: Tier;
+}
+
+/**
+ * The PriorityClass names to install, highest tier first within each set: the configured set,
+ * then (migration mode only) each name set's own classes not already listed. Every class of a
+ * tier carries that tier's value, so pods of either set tier identically.
+ */
+export function installedClassNames(named: Named): TierClassName[] {
+  const sets = [named.naming.priorityClasses, ...(named.naming.migration ? NAME_SETS.map((set) => namesOf(set).priorityClasses) : [])];
+  const out: TierClassName[] = [];
+  const seen = new Set<string>();
+  for (const classes of sets) {
+    for (const tier of TIERS) {
+      if (seen.has(classes[tier])) continue;
+      seen.add(classes[tier]);
+      out.push({ name: classes[tier], tier });
+    }
+  }
+  return out;
+}
+
+/**
+ * Class names of the name sets that are not the configured one (`infera-high` once `temper` is
+ * selected), each with its tier: what `kubectl temper migrate` looks for.
+ */
+export function formerClassNames(named: Named): TierClassName[] {
+  const current = new Set(Object.values(named.naming.priorityClasses));
+  return NAME_SETS.flatMap((set) => TIERS.map((tier) => ({ name: namesOf(set).priorityClasses[tier], tier })))
+    .filter((c) => !current.has(c.name));
+}
 
 /** Anything that carries naming settings (a Policy). */
 export interface Named {
@@ -47,14 +121,41 @@ export interface TemperKeys {
   readonly qosDefaulting: string;
 }
 
+/** The keys under the configured prefix: what Temper writes. */
 export function temperKeys(named: Named): TemperKeys {
-  const p = named.naming.annotationPrefix;
+  return keysUnder(named.naming.annotationPrefix);
+}
+
+/** The keys under one prefix. */
+export function keysUnder(prefix: string): TemperKeys {
   return {
-    qosDistribution: `${p}/qos-distribution`,
-    agentStatus: `${p}/agent-status`,
-    safeModeRequested: `${p}/safe-mode-requested`,
-    qosDefaulting: `${p}/qos-defaulting`,
+    qosDistribution: `${prefix}/qos-distribution`,
+    agentStatus: `${prefix}/agent-status`,
+    safeModeRequested: `${prefix}/safe-mode-requested`,
+    qosDefaulting: `${prefix}/qos-defaulting`,
   };
+}
+
+/** One key under every honoured prefix, the configured one first (`readKeys(p, 'safeModeRequested')`). */
+export function readKeys(named: Named, key: keyof TemperKeys): string[] {
+  return readPrefixes(named).map((prefix) => keysUnder(prefix)[key]);
+}
+
+/**
+ * The value of one of Temper's annotations or labels as readers see it: under the configured
+ * prefix if present, else under the first other honoured prefix that has it.
+ */
+export function readAnnotation(named: Named, annotations: Readonly<Record<string, string>> | undefined, key: keyof TemperKeys): string | undefined {
+  for (const k of readKeys(named, key)) {
+    const v = annotations?.[k];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** Whether the Node's annotations request safe mode under any honoured prefix: either `true` wins. */
+export function safeModeRequested(named: Named, annotations: Readonly<Record<string, string>> | undefined): boolean {
+  return readKeys(named, 'safeModeRequested').some((k) => annotations?.[k] === 'true');
 }
 
 /** The name of the node annotation carrying the QoS distribution. */

@@ -3,7 +3,7 @@
  * a class), plus Temper's own rules for node-critical and Temper pods. Every result says why.
  */
 import type { Policy } from './config.ts';
-import { tierClasses } from './config.ts';
+import { honouredTierClasses } from './config.ts';
 import type { Problem } from './errors.ts';
 import { UnresolvedPriorityError, problemAt } from './errors.ts';
 import { isTemperNamespace } from './names.ts';
@@ -48,12 +48,13 @@ export function exclusionOf(pod: PodInfo): string | null {
 /**
  * The PriorityClasses a priority can be resolved from when a pod carries a class name but no
  * `spec.priority` (a manifest not yet admitted): the given ones first, then Temper's own tier
- * classes at their configured values, then the built-in system classes.
+ * classes of every name set (`infera-*` and `temper-*`) at their configured values, then the
+ * built-in system classes.
  */
 export function knownClasses(policy: Policy, given: readonly PriorityClassInfo[]): Map<string, PriorityClassInfo> {
   const out = new Map<string, PriorityClassInfo>();
   for (const pc of BUILTIN_CLASSES) out.set(pc.name, pc);
-  for (const pc of tierClasses(policy)) out.set(pc.name, pc);
+  for (const pc of honouredTierClasses(policy)) out.set(pc.name, pc);
   for (const pc of given) out.set(pc.name, pc);
   return out;
 }

@@ -111,7 +111,7 @@ function customPolicy(namespace: string): Policy {
     priorityMapping: { critical: 500000, high: 50000, normal: 10, low: -200, system: 1000000000, systemToCatchall: true },
     node: { reservedCpus: 2, cgroupDriver: 'cgroupfs', threadsPerCore: 2 },
     naming: {
-      annotationPrefix: `t${suffix}.example.io`, namespace,
+      names: 'infera', migration: false, annotationPrefix: `t${suffix}.example.io`, namespace,
       priorityClasses: { critical: `c${suffix}-critical`, high: `c${suffix}-high`, normal: `c${suffix}-normal`, low: `c${suffix}-low`, background: `c${suffix}-background` },
     },
     webhook: { replaceGlobalDefault: false },
