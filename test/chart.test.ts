@@ -173,6 +173,29 @@ describe('helm chart: lint, template and schema', () => {
     }
   });
 
+  it.each([
+    ['temper names', { names: 'temper', migration: false }, ['temper'], 'temper.codes'],
+    ['temper names in migration mode', { names: 'temper', migration: true }, ['temper', 'infera'], 'temper.codes'],
+    ['infera names in migration mode', { names: 'infera', migration: true }, ['infera', 'temper'], 'infera.io'],
+  ])('renders %s exactly as core generates them (classes, webhook, agent keys, config)', async (_what, naming, sets, prefix) => {
+    const docs = await template({ config: { naming } });
+    const policy = configOf(docs);
+    expect(policy).toEqual(parsePolicy(`[naming]\nnames = "${naming.names}"\nmigration = ${naming.migration}\n`, 'x'));
+    expect(policy.naming.annotationPrefix).toBe(prefix);
+    // One class per tier and set, identical values per tier across the sets.
+    const classes = all(docs, 'PriorityClass');
+    expect(classes).toEqual(priorityClassObjects(policy));
+    expect(classes.map((c) => c.metadata?.name)).toEqual(sets.flatMap((set) => ['critical', 'high', 'normal', 'low', 'background'].map((tier) => `${set}-${tier}`)));
+    const valueOf = new Map(classes.map((c) => [c.metadata?.name, c.value]));
+    for (const tier of ['critical', 'high', 'normal', 'low', 'background']) expect(new Set(sets.map((set) => valueOf.get(`${set}-${tier}`))).size).toBe(1);
+    const mwc = one(docs, 'MutatingWebhookConfiguration') as Obj & { webhooks: { name: string; clientConfig: { caBundle: string } }[] };
+    const want = mutatingWebhookConfiguration(policy, { service: { namespace: 'temper-system', name: 'temper-webhook', port: 443 }, caBundlePem: pem(mwc.webhooks[0]?.clientConfig.caBundle) });
+    expect(mwc.webhooks).toEqual(want.webhooks);
+    expect(mwc.webhooks[0]?.name).toBe(`qos-defaulting.${prefix}`);
+    const vap = one(docs, 'ValidatingAdmissionPolicy') as Obj & { spec: { variables: { name: string; expression: string }[] } };
+    expect(JSON.parse(vap.spec.variables.find((v) => v.name === 'temperKeys')?.expression ?? '')).toEqual(agentNodeAnnotations(policy));
+  });
+
   it('the agent DaemonSet carries only the documented privileges and host mounts', async () => {
     const docs = await template({ agent: { nodeSelector: { 'temper.example.io/canary': 'true' } } });
     const ds = one<V1DaemonSet>(docs, 'DaemonSet');
@@ -244,6 +267,8 @@ describe('helm chart: lint, template and schema', () => {
     ['negative reserved CPUs', { config: { node: { reserved_cpus: -1 } } }, "at '/config/node/reserved_cpus': minimum: got -1, want 0"],
     ['a misspelt key', { config: { node: { reserved_cpu: 2 } } }, "at '/config/node': additional properties 'reserved_cpu' not allowed"],
     ['a system- class name', { config: { naming: { priority_classes: { low: 'system-low' } } } }, "at '/config/naming/priority_classes/low'"],
+    ['an unknown name set', { config: { naming: { names: 'tempr' } } }, "at '/config/naming/names': value must be one of 'infera', 'temper'"],
+    ['a non-boolean migration', { config: { naming: { migration: 'yes' } } }, "at '/config/naming/migration': got string, want boolean"],
     ['an unknown layer', { config: { layers: { gold: { slice_us: 1000 } } } }, "at '/config/layers': additional properties 'gold' not allowed"],
     ['a slice below scx_layered\'s minimum', { config: { layers: { high: { slice_us: 10 } } } }, "at '/config/layers/high/slice_us': minimum: got 10, want 100"],
     ['a webhook timeout above 30 s', { webhook: { timeoutSeconds: 31 } }, "at '/webhook/timeoutSeconds': maximum: got 31, want 30"],
@@ -257,6 +282,7 @@ describe('helm chart: lint, template and schema', () => {
     ['system not above critical', { priority_mapping: { system: 1000000 } }, '[priority_mapping]\nsystem = 1000000\n'],
     ['util_range on an Open layer', { layers: { low: { util_range: [0.1, 0.2] } } }, '[layers.low]\nutil_range = [0.1, 0.2]\n'],
     ['two tiers sharing a class', { naming: { priority_classes: { low: 'infera-normal' } } }, '[naming.priority_classes]\nlow = "infera-normal"\n'],
+    ['in migration mode, the other set\'s class of another tier', { naming: { names: 'temper', migration: true, priority_classes: { low: 'infera-normal' } } }, '[naming]\nnames = "temper"\nmigration = true\n[naming.priority_classes]\nlow = "infera-normal"\n'],
   ])('rejects %s with the agent\'s own message', async (_what, config, toml) => {
     let agentMessage = '';
     try {

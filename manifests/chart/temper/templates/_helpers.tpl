@@ -40,26 +40,62 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .image.repository $tag -}}
 {{- end -}}
 
-{{/* The Node annotations the agent writes: the only ones its admission policy lets it change. */}}
+{{/*
+The names in effect (core/names.ts), as JSON: `prefix` and `classes` are what Temper writes
+(`naming.names`' own unless annotation_prefix / priority_classes override them); `readPrefixes`
+every prefix readers honour (the written one, then infera.io and temper.codes); `writePrefixes`
+those the agent writes (all of them in migration mode); `classSets` the class sets installed
+(in migration mode each name set's too).
+*/}}
+{{- define "temper.naming" -}}
+{{- $n := .Values.config.naming -}}
+{{- $own := dict "infera" "infera.io" "temper" "temper.codes" -}}
+{{- $prefix := default (index $own $n.names) $n.annotation_prefix -}}
+{{- $given := default dict $n.priority_classes -}}
+{{- $classes := dict -}}
+{{- range $tier := list "critical" "high" "normal" "low" "background" -}}
+{{- $_ := set $classes $tier (default (printf "%s-%s" $n.names $tier) (index $given $tier)) -}}
+{{- end -}}
+{{- $read := uniq (list $prefix "infera.io" "temper.codes") -}}
+{{- $sets := list $classes -}}
+{{- if $n.migration -}}
+{{- range $set := list "infera" "temper" -}}
+{{- $sets = append $sets (dict "critical" (printf "%s-critical" $set) "high" (printf "%s-high" $set) "normal" (printf "%s-normal" $set) "low" (printf "%s-low" $set) "background" (printf "%s-background" $set)) -}}
+{{- end -}}
+{{- end -}}
+{{- dict "prefix" $prefix "classes" $classes "readPrefixes" $read "writePrefixes" (ternary $read (list $prefix) (eq $n.migration true)) "classSets" $sets | toJson -}}
+{{- end -}}
+
+{{/* The Node annotations the agent may change (writes, or removes under a prefix it no longer writes): the only ones its admission policy allows. */}}
 {{- define "temper.agentAnnotations" -}}
-{{- $p := .Values.config.naming.annotation_prefix -}}
-{{- list (printf "%s/qos-distribution" $p) (printf "%s/agent-status" $p) | toJson -}}
+{{- $keys := list -}}
+{{- range $p := (include "temper.naming" . | fromJson).readPrefixes -}}
+{{- $keys = append $keys (printf "%s/qos-distribution" $p) | append (printf "%s/agent-status" $p) -}}
+{{- end -}}
+{{- $keys | toJson -}}
 {{- end -}}
 
 {{/*
-The five tier PriorityClasses as [name, value, preemptionPolicy], highest first: each tier's
-lower bound; background (no lower bound) gets low - 1 and never preempts (core/config.ts
-tierClasses).
+The tier PriorityClasses as [name, value, preemptionPolicy], highest first within each class
+set, each name once: each tier's lower bound; background (no lower bound) gets low - 1 and
+never preempts (core/config.ts tierClasses). In migration mode both name sets' classes, with
+identical values per tier.
 */}}
 {{- define "temper.tierClasses" -}}
 {{- $m := .Values.config.priority_mapping -}}
-{{- $n := .Values.config.naming.priority_classes -}}
-{{- list
-  (list $n.critical (int64 $m.critical) "PreemptLowerPriority")
-  (list $n.high (int64 $m.high) "PreemptLowerPriority")
-  (list $n.normal (int64 $m.normal) "PreemptLowerPriority")
-  (list $n.low (int64 $m.low) "PreemptLowerPriority")
-  (list $n.background (sub (int64 $m.low) 1) "Never") | toJson -}}
+{{- $values := dict "critical" (int64 $m.critical) "high" (int64 $m.high) "normal" (int64 $m.normal) "low" (int64 $m.low) "background" (sub (int64 $m.low) 1) -}}
+{{- $out := list -}}
+{{- $seen := dict -}}
+{{- range $set := (include "temper.naming" . | fromJson).classSets -}}
+{{- range $tier := list "critical" "high" "normal" "low" "background" -}}
+{{- $name := index $set $tier -}}
+{{- if not (hasKey $seen $name) -}}
+{{- $_ := set $seen $name $tier -}}
+{{- $out = append $out (list $name (index $values $tier) (ternary "Never" "PreemptLowerPriority" (eq $tier "background"))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $out | toJson -}}
 {{- end -}}
 
 {{/*
@@ -78,13 +114,23 @@ Checks across fields that values.schema.json cannot express, with the agent's ow
 {{- if and $m.system_to_catchall (le (int64 $m.system) (int64 $m.critical)) -}}
 {{- fail (printf "config.priority_mapping.system: must be above critical (got %d ≤ %d)" (int64 $m.system) (int64 $m.critical)) -}}
 {{- end -}}
+{{- $naming := include "temper.naming" . | fromJson -}}
 {{- $seen := dict -}}
 {{- range $tier := list "critical" "high" "normal" "low" "background" -}}
-{{- $name := index $.Values.config.naming.priority_classes $tier -}}
+{{- $name := index $naming.classes $tier -}}
 {{- if hasKey $seen $name -}}
 {{- fail (printf "config.naming.priority_classes.%s: duplicates %s's class %q" $tier (index $seen $name) $name) -}}
 {{- end -}}
 {{- $_ := set $seen $name $tier -}}
+{{- if $.Values.config.naming.migration -}}
+{{- range $set := list "infera" "temper" -}}
+{{- range $other := list "critical" "high" "normal" "low" "background" -}}
+{{- if and (eq $name (printf "%s-%s" $set $other)) (ne $other $tier) -}}
+{{- fail (printf "config.naming.priority_classes.%s: is %q, the %s class that migration mode also installs (with %s's value)" $tier $name $other $other) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- range $layer, $o := .Values.config.layers -}}
 {{- if and (hasKey $o "util_range") (not (has $layer (list "system" "critical" "high" "normal"))) -}}
@@ -116,15 +162,21 @@ cgroup_driver = {{ $c.node.cgroup_driver | quote }}
 threads_per_core = {{ int64 $c.node.threads_per_core }}
 
 [naming]
+names = {{ $c.naming.names | quote }}
+migration = {{ $c.naming.migration }}
+{{- if $c.naming.annotation_prefix }}
 annotation_prefix = {{ $c.naming.annotation_prefix | quote }}
+{{- end }}
 namespace = {{ .Release.Namespace | quote }}
+{{- if $c.naming.priority_classes }}
 
 [naming.priority_classes]
-critical = {{ $c.naming.priority_classes.critical | quote }}
-high = {{ $c.naming.priority_classes.high | quote }}
-normal = {{ $c.naming.priority_classes.normal | quote }}
-low = {{ $c.naming.priority_classes.low | quote }}
-background = {{ $c.naming.priority_classes.background | quote }}
+{{- range $tier := list "critical" "high" "normal" "low" "background" }}
+{{- with index $c.naming.priority_classes $tier }}
+{{ $tier }} = {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 
 [webhook]
 replace_global_default = {{ $c.webhook.replace_global_default }}
