@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy } from './config.ts';
-import type { MigrationClass, MigrationInput, MigrationPod, MigrationWorkload } from './migration.ts';
+import type { Labelled, MigrationClass, MigrationInput, MigrationPod, MigrationWorkload } from './migration.ts';
 import { planMigration } from './migration.ts';
 
 const temper = parsePolicy('[naming]\nnames = "temper"\nmigration = true\n', 't');
@@ -104,7 +104,7 @@ describe('planMigration', () => {
   });
 
   it('a node with both keys, or only the new ones, is done', () => {
-    const nodes = [
+    const nodes: Labelled[] = [
       { name: 'both', values: { 'temper.codes/safe-mode-requested': 'true', 'infera.io/safe-mode-requested': 'true', 'temper.codes/agent-status': '{}' } },
       { name: 'new', values: { 'temper.codes/agent-status': '{}' } },
       { name: 'none', values: {} },

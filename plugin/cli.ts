@@ -12,6 +12,7 @@ import type { CgroupDriver, NodeInfo, PodInfo, PriorityClassInfo } from '../core
 import { CGROUP_DRIVERS } from '../core/types.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDashboardCommand } from './dashboard-command.ts';
+import { registerMigrateCommand } from './migrate-command.ts';
 import type { ClusterFlags } from './live.ts';
 import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
 import { readManifests, readNode, readPolicy } from './manifests.ts';
@@ -163,6 +164,7 @@ function build(io: CliIo): Command {
 
   registerConfigCommand(program, io);
   registerDashboardCommand(program, io);
+  registerMigrateCommand(program, io);
   return program;
 }
 
