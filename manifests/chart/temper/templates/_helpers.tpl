@@ -70,7 +70,8 @@ those the agent writes (all of them in migration mode); `classSets` the class se
 {{- define "temper.agentAnnotations" -}}
 {{- $keys := list -}}
 {{- range $p := (include "temper.naming" . | fromJson).readPrefixes -}}
-{{- $keys = append $keys (printf "%s/qos-distribution" $p) | append (printf "%s/agent-status" $p) -}}
+{{- $keys = append $keys (printf "%s/qos-distribution" $p) -}}
+{{- $keys = append $keys (printf "%s/agent-status" $p) -}}
 {{- end -}}
 {{- $keys | toJson -}}
 {{- end -}}
