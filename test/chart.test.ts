@@ -268,7 +268,7 @@ describe('helm chart: lint, template and schema', () => {
     ['a misspelt key', { config: { node: { reserved_cpu: 2 } } }, "at '/config/node': additional properties 'reserved_cpu' not allowed"],
     ['a system- class name', { config: { naming: { priority_classes: { low: 'system-low' } } } }, "at '/config/naming/priority_classes/low'"],
     ['an unknown name set', { config: { naming: { names: 'tempr' } } }, "at '/config/naming/names': value must be one of 'infera', 'temper'"],
-    ['a non-boolean migration', { config: { naming: { migration: 'yes' } } }, "at '/config/naming/migration': got string, want boolean"],
+    ['a non-boolean migration', { config: { naming: { migration: 'sometimes' } } }, "at '/config/naming/migration': got string, want boolean"],
     ['an unknown layer', { config: { layers: { gold: { slice_us: 1000 } } } }, "at '/config/layers': additional properties 'gold' not allowed"],
     ['a slice below scx_layered\'s minimum', { config: { layers: { high: { slice_us: 10 } } } }, "at '/config/layers/high/slice_us': minimum: got 10, want 100"],
     ['a webhook timeout above 30 s', { webhook: { timeoutSeconds: 31 } }, "at '/webhook/timeoutSeconds': maximum: got 31, want 30"],
