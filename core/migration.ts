@@ -19,6 +19,7 @@ export interface OwnerRef {
 
 /** The workload kinds whose pod template names a class, and where in the object that is. */
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob'] as const;
+/** One of the workload kinds `migrate` reads. */
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** A pod as migration sees it. */
@@ -93,7 +94,7 @@ export interface NodeState {
   readonly action: string;
 }
 
-/** An object `--apply` creates or an annotation/label it adds. */
+/** An object `--apply` creates, or an annotation or label it adds next to a former one. */
 export type Creation =
   | { readonly kind: 'PriorityClass'; readonly name: string; readonly object: Record<string, unknown> }
   | { readonly kind: 'NodeAnnotation' | 'NamespaceLabel'; readonly name: string; readonly key: string; readonly value: string };

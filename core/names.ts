@@ -10,6 +10,7 @@ import { TIERS } from './types.ts';
 
 /** The two name sets Temper knows: its former name (today's default) and its own. */
 export const NAME_SETS = ['infera', 'temper'] as const;
+/** One of the name sets: `infera` or `temper`. */
 export type NameSet = (typeof NAME_SETS)[number];
 
 /** The names one set writes: the annotation and label prefix and the five tier PriorityClasses. */
@@ -20,6 +21,7 @@ export interface NamesOf {
   readonly priorityClasses: Readonly<Record<Tier, string>>;
 }
 
+/** The validated `[naming]` settings: the names written, the set they default to, migration mode, the namespace. */
 export interface Naming extends NamesOf {
   /** The name set the prefix and classes default to (`[naming] names`). */
   readonly names: NameSet;
@@ -32,7 +34,7 @@ export interface Naming extends NamesOf {
   readonly namespace: string;
 }
 
-/** The brand the default names derive from. */
+/** The name set the default names derive from (the former name, until the migration is done). */
 export const DEFAULT_BRAND: NameSet = 'infera';
 
 const PREFIXES: Readonly<Record<NameSet, string>> = { infera: 'infera.io', temper: 'temper.codes' };
@@ -50,6 +52,7 @@ export function namingFor(set: NameSet): Naming {
   return { ...namesOf(set), names: set, migration: false, namespace: 'temper-system' };
 }
 
+/** The shipped naming: the infera names, outside migration mode. */
 export const DEFAULT_NAMING: Naming = namingFor(DEFAULT_BRAND);
 
 function unique<T>(xs: readonly T[]): T[] {
