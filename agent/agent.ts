@@ -12,7 +12,7 @@ import { classInfos } from '../adapters/priority-classes.ts';
 import type { Policy } from '../core/config.ts';
 import { parsePolicy } from '../core/config.ts';
 import { ConfigError, InputError, formatProblem } from '../core/errors.ts';
-import { keysUnder, readPrefixes, safeModeRequested, writePrefixes } from '../core/names.ts';
+import { publishedAnnotations, safeModeRequested, temperKeys } from '../core/names.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
 import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
@@ -220,24 +220,15 @@ export class Agent {
     this.publishTimer = setTimeout(() => { this.publishTimer = null; void this.publish(); }, wait);
   }
 
-  /**
-   * The annotations under every prefix the agent writes (both name sets in migration mode), and
-   * null (remove) for its keys under the other honoured prefixes, so a set no longer written
-   * does not linger with stale values.
-   */
+  /** Its annotations under every prefix it writes, and removals under the others (core/names.ts). */
   private desiredAnnotations(): Record<string, string | null> {
     const s = this.status();
-    const status = JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message });
-    const distribution = this.latest === null ? null : serializeDistribution(this.latest.distribution);
-    const writing = writePrefixes(this.policy);
-    const out: Record<string, string | null> = {};
-    for (const prefix of readPrefixes(this.policy)) {
-      const keys = keysUnder(prefix);
-      const written = writing.includes(prefix);
-      out[keys.agentStatus] = written ? status : null;
-      if (distribution !== null || !written) out[keys.qosDistribution] = written ? distribution : null;
-    }
-    return out;
+    const keys = temperKeys(this.policy);
+    const out: Record<string, string> = {
+      [keys.agentStatus]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message }),
+    };
+    if (this.latest !== null) out[keys.qosDistribution] = serializeDistribution(this.latest.distribution);
+    return publishedAnnotations(this.policy, out);
   }
 
   private async publish(): Promise<void> {

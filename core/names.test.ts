@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicy, tierClasses } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { agentNodeAnnotations, mutatingWebhookConfiguration } from './install-objects.ts';
-import { formerClassNames, readAnnotation, readKeys, safeModeRequested, temperKeys, webhookName, writePrefixes } from './names.ts';
+import { formerClassNames, publishedAnnotations, readAnnotation, readKeys, safeModeRequested, temperKeys, webhookName, writePrefixes } from './names.ts';
 import { classifyPods } from './plan.ts';
 import { pod } from '../test/builders.ts';
 
@@ -102,6 +102,13 @@ describe('migration mode writes both', () => {
     ['infera, migration', policyOf('[naming]\nmigration = true\n'), ['infera.io', 'temper.codes']],
   ])('%s: the agent publishes under %j', (_what, p, prefixes) => {
     expect(writePrefixes(p)).toEqual(prefixes);
+  });
+
+  it.each([
+    ['temper', temper, { 'temper.codes/agent-status': 's', 'temper.codes/qos-distribution': 'd', 'infera.io/agent-status': null, 'infera.io/qos-distribution': null, 'other.io/x': 'x' }],
+    ['temper, migration', migrating, { 'temper.codes/agent-status': 's', 'temper.codes/qos-distribution': 'd', 'infera.io/agent-status': 's', 'infera.io/qos-distribution': 'd', 'other.io/x': 'x' }],
+  ])('%s: the agent publishes its values under the prefixes it writes and removes them under the others', (_what, p, want) => {
+    expect(publishedAnnotations(p, { 'temper.codes/agent-status': 's', 'temper.codes/qos-distribution': 'd', 'other.io/x': 'x' })).toEqual(want);
   });
 
   it('installs both class sets with identical values per tier, the selected set first', () => {

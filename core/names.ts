@@ -161,6 +161,26 @@ export function safeModeRequested(named: Named, annotations: Readonly<Record<str
   return readKeys(named, 'safeModeRequested').some((k) => annotations?.[k] === 'true');
 }
 
+/**
+ * The agent's Node annotations as it patches them: `values` (keyed under the configured prefix)
+ * under every prefix it writes (both in migration mode), and null (remove) for the same keys
+ * under the other honoured prefixes, so a set no longer written does not linger with stale
+ * values. Keys outside the configured prefix pass through unchanged.
+ */
+export function publishedAnnotations(named: Named, values: Readonly<Record<string, string>>): Record<string, string | null> {
+  const own = `${named.naming.annotationPrefix}/`;
+  const writing = new Set(writePrefixes(named));
+  const out: Record<string, string | null> = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (!key.startsWith(own)) {
+      out[key] = value;
+      continue;
+    }
+    for (const prefix of readPrefixes(named)) out[`${prefix}/${key.slice(own.length)}`] = writing.has(prefix) ? value : null;
+  }
+  return out;
+}
+
 /** The name of the node annotation carrying the QoS distribution. */
 export function distributionAnnotation(named: Named): string {
   return temperKeys(named).qosDistribution;
