@@ -162,4 +162,23 @@ describe('node agent on a real control plane', () => {
     expect(runs().length).toBe(starts + 1);
     expect(runs().at(-1)?.sha256).toBe(agent.store.current()?.sha256);
   });
+
+  it('a node too small for a tier\'s guarantee: the warning is in agent-status, and goes when the node grows', async () => {
+    expect(JSON.parse((await nodeAnnotations())['infera.io/agent-status'] ?? '{}').warnings).toEqual([]);
+    const resize = (cpu: string) => core.patchNodeStatus({ name: nodeName, body: { status: { capacity: { cpu }, allocatable: { cpu } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await resize('2'); // Critical keeps its fenced CPU; the other stays unowned, so Normal and High own nothing
+    const want = await until('the 2-CPU plan', async () => {
+      const w = await expectedPlan();
+      return agent.store.current()?.sha256 === w.configSha256 && w.node === nodeName && w.warnings.length > 0 ? w : undefined;
+    });
+    expect(want.warnings.map((w) => [w.code, w.tier])).toEqual([['tier-unowned', 'high'], ['tier-unowned', 'normal']]);
+    expect(agent.status().warnings).toEqual(want.warnings);
+    const status = await until('the warnings in agent-status', async () => {
+      const v = JSON.parse((await nodeAnnotations())['infera.io/agent-status'] ?? '{}') as { warnings?: unknown[] };
+      return (v.warnings?.length ?? 0) > 0 ? v : undefined;
+    });
+    expect(status.warnings).toEqual(want.warnings.map((w) => ({ code: w.code, tier: w.tier, message: w.message })));
+    await resize('8');
+    await until('the warnings gone from agent-status', async () => JSON.parse((await nodeAnnotations())['infera.io/agent-status'] ?? '{}').warnings?.length === 0);
+  }, 30_000);
 });
