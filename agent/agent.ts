@@ -109,7 +109,7 @@ export class Agent {
     const s: SupervisorStatus = this.supervisor.current();
     const g = this.store.current();
     const problems = this.configError === null ? '' : `; ${this.configError} (running the last good config)`;
-    return { node: this.o.nodeName, state: s.state, message: `${s.message}${problems}`, generation: g?.number ?? null, sha256: g?.sha256 ?? null };
+    return { node: this.o.nodeName, state: s.state, message: `${s.message}${problems}`, generation: g?.number ?? null, sha256: g?.sha256 ?? null, warnings: g?.warnings ?? [] };
   }
 
   /** Every pod currently on the node with its tier, including those no layer matches. */
@@ -225,7 +225,7 @@ export class Agent {
     const s = this.status();
     const keys = temperKeys(this.policy);
     const out: Record<string, string> = {
-      [keys.agentStatus]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message }),
+      [keys.agentStatus]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message, warnings: s.warnings }),
     };
     if (this.latest !== null) out[keys.qosDistribution] = serializeDistribution(this.latest.distribution);
     return publishedAnnotations(this.policy, out);

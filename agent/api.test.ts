@@ -27,7 +27,7 @@ function setStatus(s: AgentStatus): void {
 
 beforeEach(async () => {
   store = new GenerationStore();
-  status = { node: 'worker-1', state: 'starting', message: 'waiting for the first plan', generation: null, sha256: null };
+  status = { node: 'worker-1', state: 'starting', message: 'waiting for the first plan', generation: null, sha256: null, warnings: [] };
   statusListeners = new Set();
   const app = express();
   app.use('/api/v1', apiRouter({
@@ -71,7 +71,7 @@ describe('GET /api/v1', () => {
     const r = await get('/config');
     expect(r.status).toBe(200);
     const g = r.body as GenerationView;
-    expect(Object.keys(g)).toEqual(['number', 'createdAt', 'sha256', 'configJson', 'assignments', 'layers', 'distribution', 'criticalDemoted', 'moves']);
+    expect(Object.keys(g)).toEqual(['number', 'createdAt', 'sha256', 'configJson', 'assignments', 'layers', 'distribution', 'criticalDemoted', 'moves', 'warnings']);
     expect(g).toMatchObject({ number: 3, createdAt: at(2).toISOString(), sha256: plans[2]?.configSha256, configJson: plans[2]?.configJson, criticalDemoted: false });
     expect(g.assignments[1]).toEqual({ namespace: 'shop', name: 'api', uid: uidOf(1), tier: 'high', layer: 'high', priority: 100_000, qosClass: 'Burstable', reason: expect.any(String) as string });
     expect(g.layers.find((l) => l.name === 'critical')).toMatchObject({ tier: 'critical', kind: 'Confined', cpusRange: { min: 2, max: 2 }, limitMillis: 2000 });
@@ -199,7 +199,7 @@ describe('GET /api/v1/events', () => {
     expect(first).toMatchObject({ event: 'generation', id: '1', data: { number: 1, sha256: plans[0]?.configSha256, createdAt: at(0).toISOString() } });
     expect(await next()).toMatchObject({ event: 'generation', id: '2', data: { number: 2, moves: [{ name: 'db', from: null, to: 'critical' }] } });
 
-    const enforcing: AgentStatus = { node: 'worker-1', state: 'enforcing', message: 'scx_layered running', generation: 2, sha256: plans[1]?.configSha256 ?? null };
+    const enforcing: AgentStatus = { node: 'worker-1', state: 'enforcing', message: 'scx_layered running', generation: 2, sha256: plans[1]?.configSha256 ?? null, warnings: [] };
     setStatus(enforcing);
     expect(await next()).toEqual({ event: 'status', id: null, data: enforcing });
 

@@ -5,7 +5,7 @@
 import type { PodTier, TierMove } from '../core/diff.ts';
 import { diffLayers, tierMoves, unifiedDiff } from '../core/diff.ts';
 import type { LayerChange } from '../core/diff.ts';
-import type { LayerPlan } from '../core/layers.ts';
+import type { LayerPlan, PlanWarning } from '../core/layers.ts';
 import type { Plan, QosDistribution, TierRow } from '../core/plan.ts';
 import { tierRowOf } from '../core/plan.ts';
 import type { LayeredConfig } from '../core/scx.ts';
@@ -25,6 +25,8 @@ export interface Generation {
   readonly assignments: readonly AssignmentRow[];
   readonly distribution: QosDistribution;
   readonly criticalDemoted: boolean;
+  /** What the node cannot guarantee under this generation (the plan's warnings). */
+  readonly warnings: readonly PlanWarning[];
   /** Pods that entered, left or changed tier since the previous generation. */
   readonly moves: readonly TierMove[];
 }
@@ -81,6 +83,7 @@ export class GenerationStore {
       assignments,
       distribution: plan.distribution,
       criticalDemoted: plan.criticalDemoted,
+      warnings: plan.warnings,
       moves: tierMoves(current === null ? [] : podTiers(current.assignments), podTiers(assignments)),
     };
     this.kept.push(generation);

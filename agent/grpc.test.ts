@@ -45,7 +45,7 @@ beforeEach(() => {
   store = new GenerationStore();
   server = null;
   clients = [];
-  status = { node: 'worker-1', state: 'starting', message: 'waiting for the first plan', generation: null, sha256: null };
+  status = { node: 'worker-1', state: 'starting', message: 'waiting for the first plan', generation: null, sha256: null, warnings: [] };
 });
 
 afterEach(async () => {
@@ -134,12 +134,14 @@ describe('temper.v1.Agent', () => {
     const critical = g.layers.find((l) => l.name === 'critical');
     expect(critical).toMatchObject({ kind: 'Grouped', demoted: true });
     expect(critical?.notes.join(' ')).toMatch(/demoted to Grouped/);
+    expect(g.warnings.map((w) => [w.code, w.tier])).toEqual([['critical-demoted', 'critical']]);
+    expect(g.warnings[0]?.message).toMatch(/^Critical is not fenced \(Grouped, not exclusive\): requests 3 need 3 whole cores but only 1 can be fenced/);
   });
 
   it('GetStatus returns the supervisor\'s status, generation absent before the first', async () => {
     const client = await start();
-    expect(await unary(client.getStatus.bind(client), {})).toEqual({ node: 'worker-1', state: 'starting', message: 'waiting for the first plan' });
-    status = { node: 'worker-1', state: 'enforcing', message: '', generation: 7, sha256: 'ab'.repeat(32) };
+    expect(await unary(client.getStatus.bind(client), {})).toEqual({ node: 'worker-1', state: 'starting', message: 'waiting for the first plan', warnings: [] });
+    status = { node: 'worker-1', state: 'enforcing', message: '', generation: 7, sha256: 'ab'.repeat(32), warnings: [] };
     expect(await unary(client.getStatus.bind(client), {})).toMatchObject({ state: 'enforcing', generation: '7', sha256: 'ab'.repeat(32) });
   });
 

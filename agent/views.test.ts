@@ -102,8 +102,11 @@ describe('views', () => {
     expect(fields.length).toBeGreaterThan(0);
     expect(dm.layers?.flatMap((l) => l.fields)).toEqual(fields.map((f) => ({ path: f.path, before: JSON.stringify(f.before), after: JSON.stringify(f.after) })));
 
-    expect(statusMessage({ node: 'n', state: 'starting', message: '', generation: null, sha256: null })).toEqual({ node: 'n', state: 'starting', message: '', generation: undefined, sha256: undefined });
-    expect(statusView({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff' })).toEqual({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff' });
+    expect(statusMessage({ node: 'n', state: 'starting', message: '', generation: null, sha256: null, warnings: [] })).toEqual({ node: 'n', state: 'starting', message: '', generation: undefined, sha256: undefined, warnings: [] });
+    expect(statusView({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff', warnings: [] })).toEqual({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff', warnings: [] });
+    const w = { code: 'tier-unowned', tier: 'normal', message: 'Normal owns no CPU' } as const;
+    const node = { code: 'node-too-small', tier: null, message: 'too small' } as const;
+    expect(statusMessage({ node: 'n', state: 'enforcing', message: '', generation: 1, sha256: 'ff', warnings: [w, node] }).warnings).toEqual([w, { code: 'node-too-small', tier: undefined, message: 'too small' }]);
   });
 });
 
@@ -115,7 +118,7 @@ describe('the wire format', () => {
     const diff = store.diff(1, 3);
     if (current === null || diff === null) throw new Error('no generation');
     const wire = {
-      status: statusView({ node: 'small', state: 'enforcing', message: 'ok', generation: 3, sha256: current.sha256 }),
+      status: statusView({ node: 'small', state: 'enforcing', message: 'ok', generation: 3, sha256: current.sha256, warnings: current.warnings }),
       generations: store.list().map(summaryView),
       generation: generationView(current),
       diff: diffView(diff),

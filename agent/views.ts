@@ -5,7 +5,7 @@
  * views, and the lookups below word their errors once for both.
  */
 import type { FieldChange, LayerChange, TierMove } from '../core/diff.ts';
-import type { LayerPlan } from '../core/layers.ts';
+import type { LayerPlan, PlanWarning } from '../core/layers.ts';
 import type { TierLoad } from '../core/plan.ts';
 import type { EnforcementState, Tier } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
@@ -15,6 +15,7 @@ import type { AgentStatus as AgentStatusMessage } from './proto/gen/temper/v1/Ag
 import type { Generation as GenerationMessage } from './proto/gen/temper/v1/Generation.ts';
 import type { GenerationDiff as GenerationDiffMessage } from './proto/gen/temper/v1/GenerationDiff.ts';
 import type { GenerationSummary as GenerationSummaryMessage } from './proto/gen/temper/v1/GenerationSummary.ts';
+import type { PlanWarning as PlanWarningMessage } from './proto/gen/temper/v1/PlanWarning.ts';
 import type { TierMove as TierMoveMessage } from './proto/gen/temper/v1/TierMove.ts';
 
 // The view types are core's types reshaped for JSON (pairs become named ranges, optional flags
@@ -29,6 +30,8 @@ export interface AgentStatus {
   /** The generation being enforced (or last attempted), null before the first. */
   generation: number | null;
   sha256: string | null;
+  /** The enforced generation's warnings: what this node cannot guarantee. */
+  warnings: readonly PlanWarning[];
 }
 
 /** A rendered layer (core's LayerPlan) without its spec, its ranges as objects. */
@@ -45,7 +48,8 @@ export type DistributionView = Readonly<Record<Tier, TierLoadView>>;
 
 export type GenerationSummaryView = Readonly<Pick<Generation, 'number' | 'createdAt' | 'sha256' | 'moves'>>;
 
-export type GenerationView = Readonly<Omit<Generation, 'config' | 'layers' | 'distribution'> & {
+export type GenerationView = Readonly<Omit<Generation, 'config' | 'layers' | 'distribution' | 'warnings'> & {
+  readonly warnings: readonly PlanWarning[];
   readonly layers: readonly LayerView[];
   readonly distribution: DistributionView;
 }>;
@@ -58,8 +62,10 @@ export type DiffView = GenerationDiff;
 
 // ---- views (the HTTP JSON) ----------------------------------------------------------------
 
+const warningView = (w: PlanWarning): PlanWarning => ({ code: w.code, tier: w.tier, message: w.message });
+
 export function statusView(s: AgentStatus): AgentStatus {
-  return { node: s.node, state: s.state, message: s.message, generation: s.generation, sha256: s.sha256 };
+  return { node: s.node, state: s.state, message: s.message, generation: s.generation, sha256: s.sha256, warnings: s.warnings.map(warningView) };
 }
 
 const moveView = (m: TierMove): TierMove => ({ namespace: m.namespace, name: m.name, uid: m.uid, from: m.from, to: m.to });
@@ -108,6 +114,7 @@ export function generationView(g: Generation): GenerationView {
     distribution,
     criticalDemoted: g.criticalDemoted,
     moves: g.moves.map(moveView),
+    warnings: g.warnings.map(warningView),
   };
 }
 
@@ -132,8 +139,10 @@ const orUndefined = <T>(v: T | null): T | undefined => (v === null ? undefined :
 
 const moveMessage = (m: TierMove): TierMoveMessage => ({ namespace: m.namespace, name: m.name, uid: m.uid, from: orUndefined(m.from), to: orUndefined(m.to) });
 
+const warningMessage = (w: PlanWarning): PlanWarningMessage => ({ code: w.code, tier: orUndefined(w.tier), message: w.message });
+
 export function statusMessage(s: AgentStatus): AgentStatusMessage {
-  return { node: s.node, state: s.state, message: s.message, generation: orUndefined(s.generation), sha256: orUndefined(s.sha256) };
+  return { node: s.node, state: s.state, message: s.message, generation: orUndefined(s.generation), sha256: orUndefined(s.sha256), warnings: s.warnings.map(warningMessage) };
 }
 
 export function summaryMessage(v: GenerationSummaryView): GenerationSummaryMessage {
@@ -158,6 +167,7 @@ export function generationMessage(v: GenerationView): GenerationMessage {
     distribution: { ...v.distribution },
     criticalDemoted: v.criticalDemoted,
     moves: v.moves.map(moveMessage),
+    warnings: v.warnings.map(warningMessage),
   };
 }
 

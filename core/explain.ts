@@ -1,6 +1,6 @@
 /** `kubectl temper explain pod`: a pod's tier, layer and the reasons, in words. */
 import type { Policy } from './config.ts';
-import type { LayerPlan } from './layers.ts';
+import type { LayerPlan, PlanWarning } from './layers.ts';
 import { LAYER_DEFAULTS, podCgroupPath } from './layers.ts';
 import type { PlacedPod, Plan } from './plan.ts';
 import { formatCpuMillis } from './quantity.ts';
@@ -51,6 +51,19 @@ function layerRows(policy: Policy, placed: PlacedPod, layer: LayerPlan | null): 
 }
 
 /**
+ * One warning as a line for people: `warning: [code] message`, what `render` prints on stderr and
+ * `explain` under the pod's layer.
+ */
+export function formatWarning(w: PlanWarning): string {
+  return `warning: [${w.code}] ${w.message}`;
+}
+
+/** The warnings that concern a pod of `tier`: its tier's and the node's own. */
+export function warningsFor(warnings: readonly PlanWarning[], tier: string): PlanWarning[] {
+  return warnings.filter((w) => w.tier === null || w.tier === tier);
+}
+
+/**
  * Explains one pod. `placed` is its classification (null when it takes no part); `plan` is its
  * node's plan when known, which adds the rendered layer's parameters and any demotion.
  */
@@ -73,6 +86,9 @@ export function explainPod(policy: Policy, pod: PodInfo, placed: PlacedPod | nul
   );
   const layer = plan?.layers.find((l) => l.name === a.layer) ?? null;
   lines.push(...layerRows(policy, placed, layer));
-  if (plan !== null) lines.push(row('Config', `sha256 ${plan.configSha256.slice(0, 12)} (node ${plan.node})`));
+  if (plan !== null) {
+    for (const w of warningsFor(plan.warnings, a.tier)) lines.push(row('Warning', `[${w.code}] ${w.message}`));
+    lines.push(row('Config', `sha256 ${plan.configSha256.slice(0, 12)} (node ${plan.node})`));
+  }
   return `${lines.join('\n')}\n`;
 }

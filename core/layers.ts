@@ -68,7 +68,7 @@ export interface LayerPlan {
   readonly exclusive: boolean;
   /** How member pods are matched: per-pod cgroup prefixes, one regex, or everything. */
   readonly match: 'cgroup-prefix' | 'cgroup-regex' | 'catch-all';
-  /** True when Critical could not be fenced and was rendered Grouped. */
+  /** True when Critical could not be fenced and was rendered Grouped (or Open, when nothing can be owned). */
   readonly demoted: boolean;
   /** Sizing decisions in words: demotion, clamped minima, unenforceable limits. */
   readonly notes: readonly string[];
@@ -171,6 +171,7 @@ export interface PlanWarning {
 
 /** Every warning code, in the order a plan lists them. */
 export const PLAN_WARNING_CODES = ['node-too-small', 'critical-demoted', 'tier-unowned', 'minimum-clamped', 'maximum-capped'] as const;
+/** A warning's kind (see PlanWarning). */
 export type PlanWarningCode = (typeof PLAN_WARNING_CODES)[number];
 
 interface Sizing {

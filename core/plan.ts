@@ -53,7 +53,7 @@ export interface TierLoad {
   readonly pods: number;
   /** Summed effective CPU requests in millicores, as the scheduler accounts them. */
   readonly cpuMillis: number;
-  /** Present (true) only on Critical when it could not be fenced and runs as a Grouped layer. */
+  /** Present (true) only on Critical when it could not be fenced and runs as a Grouped (or Open) layer. */
   readonly demoted?: true;
 }
 

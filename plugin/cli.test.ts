@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,14 @@ describe('render and distribution', () => {
     const r = await run('distribution', '--node', NODE, '--pods', PODS);
     expect(r.out).toBe('{"critical":{"pods":1,"cpuMillis":2000},"high":{"pods":1,"cpuMillis":1500},"normal":{"pods":2,"cpuMillis":1500},"low":{"pods":1,"cpuMillis":250},"background":{"pods":2,"cpuMillis":1000}}\n');
   });
+  it('warns on stderr when the node cannot guarantee a tier; stdout stays the exact config', async () => {
+    const g = join(repo, 'test/golden/two-cpu-fence');
+    const r = await run('render', '--node', join(g, 'node.yaml'), '--pods', join(g, 'pods.yaml'));
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(readFileSync(join(g, 'want.layered.json'), 'utf8'));
+    expect(r.err).toBe('warning: [tier-unowned] Normal owns no CPU and shares the unowned ones with the Open tiers: no core is left for it to own (edge-1: 2 CPUs, 1 core may be owned, 1 core always unowned (node.reserved_cpus = 1), all held by higher tiers)\n');
+    expect((await run('render', '--node', NODE, '--pods', PODS)).err).toBe('');
+  });
   it('--config changes the result', async () => {
     const cfg = file('c.toml', '[priority_mapping]\nhigh = 1000\n[node]\nreserved_cpus = 2\n');
     const r = await run('render', '--node', NODE, '--pods', PODS, '--config', cfg);
@@ -89,6 +97,17 @@ describe('explain pod', () => {
     const g = join(repo, 'test/golden/demotion');
     const r = await run('explain', 'pod', 'trading-0', '-n', 'fin', '--from-file', join(g, 'pods.yaml'), '--node', join(g, 'node.yaml'));
     expect(r.out).toMatch(/Demotion:\s+demoted to Grouped: requests 3 need 3 whole cores but only 2 can be fenced/);
+    expect(r.out).toMatch(/\nWarning:\s+\[critical-demoted\] Critical is not fenced \(Grouped, not exclusive\): requests 3 need 3 whole cores/);
+    expect(r.out).not.toContain('[tier-unowned]'); // Normal's warning is not about this pod
+  });
+  it('shows the warnings about the pod\'s own tier and the node', async () => {
+    const g = join(repo, 'test/golden/two-cpu-fence');
+    const r = await run('explain', 'pod', 'web-0', '-n', 'shop', '--from-file', join(g, 'pods.yaml'), '--node', join(g, 'node.yaml'));
+    expect(r.out).toContain('kind:      Open (not protected, no preemption, shared cores)');
+    expect(r.out).toContain('Warning:     [tier-unowned] Normal owns no CPU and shares the unowned ones with the Open tiers');
+    const critical = await run('explain', 'pod', 'quote-0', '-n', 'shop', '--from-file', join(g, 'pods.yaml'), '--node', join(g, 'node.yaml'));
+    expect(critical.out).toContain('kind:      Confined (protected, preempt, exclusive)');
+    expect(critical.out).not.toContain('Warning:');
   });
   it('a finished pod takes no part', async () => {
     expect((await run('explain', 'pod', 'db-migrate-2kq9x', '-n', 'shop', '--from-file', PODS)).out).toContain('finished pods take no part');

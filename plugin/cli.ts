@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Policy } from '../core/config.ts';
 import { InputError, ProblemsError, UnresolvedPriorityError, problemAt } from '../core/errors.ts';
-import { explainPod } from '../core/explain.ts';
+import { explainPod, formatWarning } from '../core/explain.ts';
 import type { Plan } from '../core/plan.ts';
 import { classifyPods, plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
 import type { CgroupDriver, NodeInfo, PodInfo, PriorityClassInfo } from '../core/types.ts';
@@ -136,7 +136,10 @@ function build(io: CliIo): Command {
       const policy = withPolicy(opts.config, opts.cgroupDriver);
       const node = readNode(opts.node);
       const objects = readManifests(opts.pods);
-      io.stdout(planEvery(policy, node, objects.pods, objects.priorityClasses).configJson);
+      const result = planEvery(policy, node, objects.pods, objects.priorityClasses);
+      io.stdout(result.configJson);
+      // stdout stays the exact config bytes; what the node cannot guarantee goes to stderr
+      for (const w of result.warnings) io.stderr(`${formatWarning(w)}\n`);
     });
 
   configOption(program.command('distribution'))

@@ -46,9 +46,9 @@ let agent: Agent;
 let empty: Agent;
 beforeAll(async () => {
   agent = await startAgent((s) => plans.forEach((p, i) => s.record(p, at(i))), {
-    node: 'worker-1', state: 'enforcing', message: 'scx_layered running', generation: 3, sha256: plans[2]?.configSha256 ?? null,
+    node: 'worker-1', state: 'enforcing', message: 'scx_layered running', generation: 3, sha256: plans[2]?.configSha256 ?? null, warnings: [],
   });
-  empty = await startAgent(() => undefined, { node: 'worker-1', state: 'starting', message: 'waiting', generation: null, sha256: null });
+  empty = await startAgent(() => undefined, { node: 'worker-1', state: 'starting', message: 'waiting', generation: null, sha256: null, warnings: [] });
 });
 afterAll(async () => {
   await stop(agent);
@@ -108,7 +108,7 @@ describe('kubectl temper config --agent-url', () => {
       for (let i = 1; i <= KEPT_GENERATIONS + 1; i++) {
         s.record(plan(policy, worker, Array.from({ length: i }, (_, k) => pod({ name: `p${k}`, namespace: 'ns', uid: uidOf(100 + k), node: 'worker-1', qos: 'BestEffort' }))), at(i));
       }
-    }, { node: 'worker-1', state: 'enforcing', message: '', generation: 51, sha256: null });
+    }, { node: 'worker-1', state: 'enforcing', message: '', generation: 51, sha256: null, warnings: [] });
     try {
       const r = await run('config', '--agent-url', full.url, '--generation', '1');
       expect(r).toEqual({ code: 1, out: '', err: 'error: generation 1 is no longer kept: the agent keeps the last 50 (now 2–51)\n' });
@@ -125,7 +125,7 @@ describe('kubectl temper config --agent-url', () => {
   });
 
   it('cannot connect: one line naming the address, exit 1', async () => {
-    const gone = await startAgent(() => undefined, { node: 'x', state: 'starting', message: '', generation: null, sha256: null });
+    const gone = await startAgent(() => undefined, { node: 'x', state: 'starting', message: '', generation: null, sha256: null, warnings: [] });
     await stop(gone);
     const r = await run('config', '--agent-url', gone.url);
     expect(r).toEqual({ code: 1, out: '', err: `error: cannot connect to the Temper agent at ${gone.url}: ECONNREFUSED\n` });

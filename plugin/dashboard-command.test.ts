@@ -16,7 +16,7 @@ import type { RunningDashboard } from './dashboard-command.ts';
 import { startDashboard } from './dashboard-command.ts';
 
 const { plans, at } = threePlans();
-const status: AgentStatus = { node: 'worker-1', state: 'enforcing', message: 'scx_layered running', generation: null, sha256: null };
+const status: AgentStatus = { node: 'worker-1', state: 'enforcing', message: 'scx_layered running', generation: null, sha256: null, warnings: [] };
 const store = new GenerationStore();
 let agentServer: Server;
 let agentUrl = '';

@@ -162,4 +162,24 @@ describe('node agent on a real control plane', () => {
     expect(runs().length).toBe(starts + 1);
     expect(runs().at(-1)?.sha256).toBe(agent.store.current()?.sha256);
   });
+
+  it('a node too small for a tier\'s guarantee: the warnings are in agent-status, and follow the node\'s size', async () => {
+    const published = async (): Promise<unknown[] | undefined> => (JSON.parse((await nodeAnnotations())['infera.io/agent-status'] ?? '{}') as { warnings?: unknown[] }).warnings;
+    const wire = (p: ReturnType<typeof plan>): unknown[] => p.warnings.map((w) => ({ code: w.code, tier: w.tier, message: w.message }));
+    // 8 CPUs: the 100 burst pods' requests (10 CPUs) no longer fit Normal's minimum
+    const eight = await expectedPlan();
+    expect(eight.warnings.map((w) => [w.code, w.tier])).toEqual([['minimum-clamped', 'normal']]);
+    await until('the 8-CPU warnings in agent-status', async () => JSON.stringify(await published()) === JSON.stringify(wire(eight)));
+    const resize = (cpu: string) => core.patchNodeStatus({ name: nodeName, body: { status: { capacity: { cpu }, allocatable: { cpu } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await resize('2'); // Critical keeps its fenced CPU; the other stays unowned, so High and Normal own nothing
+    const two = await until('the 2-CPU plan', async () => {
+      const w = await expectedPlan();
+      return agent.store.current()?.sha256 === w.configSha256 && w.configSha256 !== eight.configSha256 ? w : undefined;
+    });
+    expect(two.warnings.map((w) => [w.code, w.tier])).toEqual([['tier-unowned', 'high'], ['tier-unowned', 'normal']]);
+    expect(agent.status().warnings).toEqual(two.warnings);
+    await until('the 2-CPU warnings in agent-status', async () => JSON.stringify(await published()) === JSON.stringify(wire(two)));
+    await resize('8');
+    await until('the 8-CPU warnings back in agent-status', async () => JSON.stringify(await published()) === JSON.stringify(wire(eight)));
+  }, 30_000);
 });

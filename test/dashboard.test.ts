@@ -322,6 +322,28 @@ describe.runIf(haveBrowser)('dashboard', () => {
     expect(await stillMarked()).toBe(true);
   }, 60_000);
 
+  it('shows what a too-small node cannot guarantee, live, and drops it when the node grows', async () => {
+    const resize = (cpu: string): Promise<unknown> => core.patchNodeStatus({ name: nodeName, body: { status: { capacity: { cpu }, allocatable: { cpu } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await openTab('overview');
+    await markPage();
+    expect(await page.isVisible('#ov-warnings')).toBe(false);
+    await resize('2'); // Critical keeps its fenced CPU; High and Normal are left owning none
+    try {
+      await until('the warnings on the page', async () => (await page.locator('#ov-warnings li').count()) === 2);
+      const status = await api<{ warnings: { code: string; tier: string | null; message: string }[] }>('status');
+      const shown = await page.locator('#ov-warnings li').evaluateAll((items) => items.map((li) => [li.getAttribute('data-code'), li.getAttribute('data-tier'), li.textContent]));
+      expect(shown).toEqual(status.warnings.map((w) => [w.code, w.tier ?? 'node', `${w.code} ${w.message}`]));
+      expect(shown.map(([code, tier]) => [code, tier])).toEqual([['tier-unowned', 'high'], ['tier-unowned', 'normal']]);
+      expect(await page.isVisible('#ov-tiers [data-unowned="normal"]')).toBe(true);
+      expect(await page.isVisible('#ov-demoted')).toBe(false); // Critical still fits: one CPU fenced, one unowned
+      await page.screenshot({ path: join(artifacts, 'warnings.png'), fullPage: true });
+    } finally {
+      await resize('8');
+    }
+    await until('the warnings gone', async () => !(await page.isVisible('#ov-warnings')));
+    expect(await stillMarked()).toBe(true);
+  }, 60_000);
+
   it('says when it lost the agent, reconnects by itself, and shows the restarted agent', async () => {
     await markPage();
     const port = Number(new URL(url).port);

@@ -1,7 +1,7 @@
 // Overview: the enforcement state (prominent and truthful), the current generation, and how
 // the node's pods and CPU requests split across the five tiers.
 import { fill, h } from './dom.js';
-import { STATE_MEANING, TIERS, capitalise, clock, cpu, mergeMoves, moveLine, movesSummary, notEnforcedBadge, plural, relativeTime, shortHash, tierBadge } from './format.js';
+import { STATE_MEANING, TIERS, clock, cpu, mergeMoves, moveLine, movesSummary, notEnforcedBadge, plural, relativeTime, shortHash, tierBadge } from './format.js';
 
 function stateCard(status, stale) {
   const st = status?.state ?? 'unknown';
@@ -46,12 +46,22 @@ function layerWords(layer) {
   return h('span', {}, layer.kind, h('span', { class: 'muted' }, ` · ${range} · weight ${layer.weight}`));
 }
 
+/**
+ * What this node cannot guarantee under the generation (the plan's warnings: node too small,
+ * Critical not fenced, a tier owning no CPU, clamped or capped sizes), each in the agent's words.
+ */
+function warningsCallout(warnings) {
+  if (warnings.length === 0) return null;
+  return h('div', { class: 'callout callout-warn', role: 'note', id: 'ov-warnings' },
+    h('strong', {}, warnings.length === 1 ? 'One guarantee this node cannot give:' : `${warnings.length} guarantees this node cannot give:`),
+    h('ul', { class: 'warnings' }, warnings.map((w) => h('li', { dataset: { code: w.code, tier: w.tier ?? 'node' } },
+      h('span', { class: 'badge badge-warn' }, w.code), ' ', w.message))));
+}
+
 function tiersCard(g, status) {
   if (g === null) return null;
   const total = TIERS.reduce((sum, t) => sum + g.distribution[t].cpuMillis, 0);
-  const critical = g.layers.find((l) => l.name === 'critical');
-  const demoted = g.criticalDemoted || g.distribution.critical.demoted;
-  const demotionNote = critical?.notes.find((n) => n.startsWith('demoted')) ?? null;
+  const warnings = g.warnings ?? [];
   const rows = TIERS.map((tier) => {
     const load = g.distribution[tier];
     const layer = g.layers.find((l) => l.name === tier);
@@ -66,14 +76,12 @@ function tiersCard(g, status) {
         h('span', { class: 'bar-track', role: 'img', 'aria-label': `${Math.round(share * 100)}% of requested CPU` }, bar),
         h('span', { class: 'muted share-num' }, `${Math.round(share * 100)}%`)),
       h('td', {}, layerWords(layer),
-        tier === 'critical' && load.demoted ? h('span', { class: 'badge badge-warn', id: 'ov-demoted' }, 'rendered as Grouped') : null));
+        tier === 'critical' && load.demoted ? h('span', { class: 'badge badge-warn', id: 'ov-demoted' }, `rendered as ${layer?.kind ?? 'Grouped'}`) : null,
+        warnings.some((w) => w.tier === tier && w.code === 'tier-unowned') ? h('span', { class: 'badge badge-warn', dataset: { unowned: tier } }, 'owns no CPU') : null));
   });
   return h('section', { class: 'card', 'aria-labelledby': 'ov-tiers-title' },
     h('h2', { id: 'ov-tiers-title' }, 'Tiers', notEnforcedBadge(status)),
-    demoted ? h('div', { class: 'callout callout-warn', role: 'note' },
-      h('strong', {}, 'Critical is rendered as Grouped. '),
-      demotionNote === null ? 'It needs more whole cores than the node can fence.' : capitalise(demotionNote.replace(/^demoted to Grouped: /, '')),
-      '.') : null,
+    warningsCallout(warnings),
     h('table', { class: 'data tiers', id: 'ov-tiers' },
       h('caption', { class: 'sr-only' }, 'Pods and CPU requests per tier in the current generation'),
       h('thead', {}, h('tr', {},

@@ -2,6 +2,7 @@
 /* eslint @typescript-eslint/no-empty-object-type: "off", @typescript-eslint/no-explicit-any: "off" */
 // Original file: agent/proto/temper/v1/agent.proto
 
+import type { PlanWarning as _temper_v1_PlanWarning, PlanWarning__Output as _temper_v1_PlanWarning__Output } from '../../temper/v1/PlanWarning.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface AgentStatus {
@@ -16,6 +17,10 @@ export interface AgentStatus {
    */
   'generation'?: (number | string | Long);
   'sha256'?: (string);
+  /**
+   * What the node cannot guarantee under the enforced generation (empty when all is well).
+   */
+  'warnings'?: (_temper_v1_PlanWarning)[];
   '_generation'?: "generation";
   '_sha256'?: "sha256";
 }
@@ -32,6 +37,10 @@ export interface AgentStatus__Output {
    */
   'generation'?: (string);
   'sha256'?: (string);
+  /**
+   * What the node cannot guarantee under the enforced generation (empty when all is well).
+   */
+  'warnings': (_temper_v1_PlanWarning__Output)[];
   '_generation'?: "generation";
   '_sha256'?: "sha256";
 }

@@ -6,6 +6,7 @@ import type { TierAssignment as _temper_v1_TierAssignment, TierAssignment__Outpu
 import type { LayerSummary as _temper_v1_LayerSummary, LayerSummary__Output as _temper_v1_LayerSummary__Output } from '../../temper/v1/LayerSummary.ts';
 import type { QosDistribution as _temper_v1_QosDistribution, QosDistribution__Output as _temper_v1_QosDistribution__Output } from '../../temper/v1/QosDistribution.ts';
 import type { TierMove as _temper_v1_TierMove, TierMove__Output as _temper_v1_TierMove__Output } from '../../temper/v1/TierMove.ts';
+import type { PlanWarning as _temper_v1_PlanWarning, PlanWarning__Output as _temper_v1_PlanWarning__Output } from '../../temper/v1/PlanWarning.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Generation {
@@ -30,6 +31,10 @@ export interface Generation {
    * Moves since the previous generation.
    */
   'moves'?: (_temper_v1_TierMove)[];
+  /**
+   * What the node cannot guarantee under this generation.
+   */
+  'warnings'?: (_temper_v1_PlanWarning)[];
 }
 
 export interface Generation__Output {
@@ -54,4 +59,8 @@ export interface Generation__Output {
    * Moves since the previous generation.
    */
   'moves': (_temper_v1_TierMove__Output)[];
+  /**
+   * What the node cannot guarantee under this generation.
+   */
+  'warnings': (_temper_v1_PlanWarning__Output)[];
 }
