@@ -36,7 +36,7 @@ async function post(verb: string, body: unknown): Promise<{ status: number; json
 }
 
 beforeAll(async () => {
-  // 4 CPUs: 3 unreserved, 2 fenceable cores. 8 CPUs: 6. A node in safe mode, one without an agent.
+  // 4 CPUs, one core always unowned: 3 fenceable cores. 8 CPUs: 7. A node in safe mode, one without an agent.
   view.nodeEvent('add', managedNode('small', 4));
   view.nodeEvent('add', managedNode('big', 8));
   view.nodeEvent('add', managedNode('safe', 8, 'safe-mode'));
@@ -48,13 +48,13 @@ afterAll(async () => { await ext.close(); });
 
 describe('filter', () => {
   it('answers in the extender/v1 field names, NodeNames always an array', async () => {
-    const { status, json } = await post('filter', { Pod: criticalPod('c1', '3'), Nodes: null, NodeNames: ['small', 'big', 'safe', 'plain'] });
+    const { status, json } = await post('filter', { Pod: criticalPod('c1', '4'), Nodes: null, NodeNames: ['small', 'big', 'safe', 'plain'] });
     expect(status).toBe(200);
     expect(json).toEqual({
       Nodes: null,
       NodeNames: ['big', 'plain'],
       FailedNodes: { safe: 'temper: the Temper agent on node safe is safe-mode, not enforcing' },
-      FailedAndUnresolvableNodes: { small: 'temper: Critical would need 3 fenced cores on node small, which can fence 2' },
+      FailedAndUnresolvableNodes: { small: 'temper: Critical would need 4 fenced cores on node small, which can fence 3' },
       Error: '',
     });
     const none = await post('filter', { Pod: criticalPod('c1', '30'), NodeNames: ['small'] });
@@ -67,23 +67,23 @@ describe('filter', () => {
   });
 
   it('counts a Critical pod passed moments ago against its nodes until it is seen bound', async () => {
-    const first = criticalPod('first', '1');
-    const second = criticalPod('second', '1');
+    const first = criticalPod('first', '1500m');
+    const second = criticalPod('second', '1500m');
     expect((await post('filter', { Pod: first, NodeNames: ['small'] })).json).toMatchObject({ NodeNames: ['small'] });
-    // The fence has 2 cores; 'first' is in flight with 1: 'second' still fits (2 ≤ 2) ...
+    // The fence has 3 cores; 'first' is in flight with 1500m: 'second' still fits (3 cores ≤ 3) ...
     expect((await post('filter', { Pod: second, NodeNames: ['small'] })).json).toMatchObject({ NodeNames: ['small'] });
-    // ... a third would need 3 counting both in flight: refused, resolvable.
-    const third = await post('filter', { Pod: criticalPod('third', '1'), NodeNames: ['small'] });
-    expect(third.json).toMatchObject({ NodeNames: [], FailedNodes: { small: expect.stringContaining('counting 2000m of Critical pods placed moments ago') } });
+    // ... a third would need 5 counting both in flight: refused, resolvable.
+    const third = await post('filter', { Pod: criticalPod('third', '1500m'), NodeNames: ['small'] });
+    expect(third.json).toMatchObject({ NodeNames: [], FailedNodes: { small: 'temper: Critical would need 5 fenced cores on node small, which can fence 3, counting 3000m of Critical pods placed moments ago' } });
     // Both bind: now the fence is full for real, and the refusal is unresolvable.
     for (const p of [first, second]) view.podEvent('add', { ...p, spec: { ...(p.spec as object), nodeName: 'small' } } as V1Pod);
-    const after = await post('filter', { Pod: criticalPod('third', '1'), NodeNames: ['small'] });
-    expect(after.json).toMatchObject({ NodeNames: [], FailedAndUnresolvableNodes: { small: 'temper: Critical would need 3 fenced cores on node small, which can fence 2' } });
+    const after = await post('filter', { Pod: criticalPod('third', '1500m'), NodeNames: ['small'] });
+    expect(after.json).toMatchObject({ NodeNames: [], FailedAndUnresolvableNodes: { small: 'temper: Critical would need 5 fenced cores on node small, which can fence 3' } });
     for (const p of [first, second]) view.podEvent('delete', p as V1Pod);
   });
 
   it('forgets a margin after its time to live', async () => {
-    const p = criticalPod('slow', '2');
+    const p = criticalPod('slow', '3');
     await post('filter', { Pod: p, NodeNames: ['small'] });
     expect((await post('filter', { Pod: criticalPod('next', '1'), NodeNames: ['small'] })).json).toMatchObject({ NodeNames: [] });
     now += 5000;
@@ -92,7 +92,7 @@ describe('filter', () => {
 
   it('accepts full Nodes (nodeCacheCapable off) and answers with Nodes', async () => {
     const nodes = { items: [nodeObject('small', '4'), nodeObject('big', '8')] };
-    const { json } = await post('filter', { Pod: criticalPod('c2', '3'), Nodes: nodes, NodeNames: null });
+    const { json } = await post('filter', { Pod: criticalPod('c2', '4'), Nodes: nodes, NodeNames: null });
     expect(json).toMatchObject({ NodeNames: null, Nodes: { items: [expect.objectContaining({ metadata: { name: 'big' } })] } });
   });
 
@@ -117,8 +117,8 @@ describe('prioritize', () => {
   it('scores every node 0..10 as a bare HostPriorityList', async () => {
     const { status, json } = await post('prioritize', { Pod: criticalPod('c3', '1'), NodeNames: ['small', 'big', 'plain'] });
     expect(status).toBe(200);
-    // small: 1 of 2 cores left → 5; big: 5 of 6 → 8; plain has no agent → 0.
-    expect(json).toEqual([{ Host: 'small', Score: 5 }, { Host: 'big', Score: 8 }, { Host: 'plain', Score: 0 }]);
+    // small: 2 of 3 cores left → 7; big: 6 of 7 → 9; plain has no agent → 0.
+    expect(json).toEqual([{ Host: 'small', Score: 7 }, { Host: 'big', Score: 9 }, { Host: 'plain', Score: 0 }]);
   });
 
   it('spreads Background by the CPU left, counting a pod just prioritized on its best node', async () => {
