@@ -603,3 +603,79 @@ async function ignoreConflict(p: Promise<unknown>): Promise<void> {
 function log(msg: string): void {
   process.stderr.write(`[controlplane] ${msg}\n`);
 }
+
+export interface ExtraSchedulerOptions {
+  /** The running control plane's directory (`ControlPlane.dir`, the kubeconfig's folder). */
+  controlPlaneDir: string;
+  binaries?: K8sBinaries;
+  /**
+   * The KubeSchedulerConfiguration without `clientConnection` and `leaderElection`, which are
+   * set here (the scheduler's own identity, no leader election): profiles, extenders, backoffs.
+   */
+  config: Record<string, unknown>;
+  /** Log file name inside the directory. Default `kube-scheduler-extra.log`. */
+  logName?: string;
+  timeoutMs?: number;
+}
+
+export interface ExtraScheduler {
+  /** https://127.0.0.1:<port> of its health and metrics endpoints (serving cert from the test CA). */
+  url: string;
+  logPath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts another real kube-scheduler against a running control plane (a second scheduler, as a
+ * cluster runs `temper-scheduler` beside the default one), as system:kube-scheduler, and waits
+ * until its /readyz answers (its informers synced).
+ */
+export async function startExtraScheduler(o: ExtraSchedulerOptions): Promise<ExtraScheduler> {
+  const binaries = o.binaries ?? (await ensureK8sBinaries());
+  const dir = o.controlPlaneDir;
+  const kubeconfigPath = join(dir, 'scheduler.kubeconfig');
+  const name = (o.logName ?? 'kube-scheduler-extra.log').replace(/\.log$/, '');
+  const configPath = join(dir, `${name}.yaml`);
+  await writeFile(configPath, stringify({
+    apiVersion: 'kubescheduler.config.k8s.io/v1',
+    kind: 'KubeSchedulerConfiguration',
+    ...o.config,
+    clientConnection: { kubeconfig: kubeconfigPath },
+    leaderElection: { leaderElect: false },
+  }));
+  const [port] = await freePorts(1);
+  const pki = join(dir, 'pki');
+  const running: Running = { dir, children: [] };
+  registerExitCleanup();
+  const watched = spawnLogged(binaries.kubeScheduler, name, dir, [
+    `--config=${configPath}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${join(pki, 'component-serving.crt')}`,
+    `--tls-private-key-file=${join(pki, 'component-serving.key')}`,
+    `--client-ca-file=${join(pki, 'ca.crt')}`,
+    '--authentication-skip-lookup=true',
+    `--authentication-kubeconfig=${kubeconfigPath}`,
+    `--authorization-kubeconfig=${kubeconfigPath}`,
+  ]);
+  running.children.push(watched.child);
+  // Killed on exit with the rest, but its directory belongs to the control plane: never removed here.
+  const tracked: Running = { dir: join(dir, `${name}.none`), children: running.children };
+  live.add(tracked);
+  const url = `https://127.0.0.1:${port}`;
+  const ca = readFileSync(join(pki, 'ca.crt'), 'utf8');
+  try {
+    await waitFor(`${name} /readyz`, o.timeoutMs ?? 60_000, () => getOk(httpsRequest, `${url}/readyz`, { ca }), watched);
+  } catch (err) {
+    await killChildren(running);
+    live.delete(tracked);
+    throw err;
+  }
+  return {
+    url, logPath: watched.logPath,
+    stop: async () => {
+      await killChildren(running);
+      live.delete(tracked);
+    },
+  };
+}
