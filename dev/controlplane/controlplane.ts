@@ -609,8 +609,8 @@ export interface ExtraSchedulerOptions {
   controlPlaneDir: string;
   binaries?: K8sBinaries;
   /**
-   * The KubeSchedulerConfiguration without `clientConnection` and `leaderElection`, which are
-   * set here (the scheduler's own identity, no leader election): profiles, extenders, backoffs.
+   * The KubeSchedulerConfiguration: profiles, extenders, backoffs, `clientConnection.qps`.
+   * `clientConnection.kubeconfig` (the scheduler's own identity) and `leaderElection` (off) are set here.
    */
   config: Record<string, unknown>;
   /** Log file name inside the directory. Default `kube-scheduler-extra.log`. */
@@ -640,7 +640,7 @@ export async function startExtraScheduler(o: ExtraSchedulerOptions): Promise<Ext
     apiVersion: 'kubescheduler.config.k8s.io/v1',
     kind: 'KubeSchedulerConfiguration',
     ...o.config,
-    clientConnection: { kubeconfig: kubeconfigPath },
+    clientConnection: { ...(o.config.clientConnection as Record<string, unknown> | undefined), kubeconfig: kubeconfigPath },
     leaderElection: { leaderElect: false },
   }));
   const [port] = await freePorts(1);
