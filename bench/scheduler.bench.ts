@@ -15,7 +15,7 @@ import { defaultPolicy } from '../core/config.ts';
 import { nodeReportOf, serializeNodeReport } from '../core/node-report.ts';
 import { nodeFromObject } from '../core/objects.ts';
 import { plan } from '../core/plan.ts';
-import { ensureNamespace, startControlPlane, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
+import { createSchedulableNode, ensureNamespace, startControlPlane, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import { ClusterView } from '../scheduler/cluster.ts';
 import { URL_PREFIX, listenExtender } from '../scheduler/extender.ts';
@@ -117,7 +117,7 @@ if (!values['skip-scheduler']) {
   try {
     await installPriorityClasses(cp.kc, policy);
     await ensureNamespace(cp.kc, 'bench');
-    for (let i = 0; i < nodeCount; i++) await core.createNode({ body: nodeBody(`bench-${i}`, [8, 16, 32, 64][i % 4] ?? 8, { 'temper-bench': 'yes' }) });
+    for (let i = 0; i < nodeCount; i++) await createSchedulableNode(core, nodeBody(`bench-${i}`, [8, 16, 32, 64][i % 4] ?? 8, { 'temper-bench': 'yes' }));
     const ext = await startExtender({ kc: cp.kc, policy, log: silentLogger, host: '127.0.0.1', port: 0 });
     stops.push(ext.close);
     while (!ext.ready()) await sleep(100);

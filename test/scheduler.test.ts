@@ -15,7 +15,7 @@ import type { EnforcementState } from '../core/types.ts';
 import { nodeReportOf, serializeNodeReport } from '../core/node-report.ts';
 import { nodeFromObject } from '../core/objects.ts';
 import { plan } from '../core/plan.ts';
-import { type ExtraScheduler, ensureNamespace, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
+import { type ExtraScheduler, createSchedulableNode, ensureNamespace, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import type { Extender } from '../scheduler/run.ts';
 import { startExtender } from '../scheduler/run.ts';
@@ -53,11 +53,9 @@ function reportOf(name: string, cpus: number, state: EnforcementState): string {
 async function createNode(short: string, cpus: number, role: string, annotation: string | null): Promise<string> {
   const name = `${short}-${suffix}`;
   const resources = { cpu: String(cpus), memory: '32Gi', pods: '110' };
-  await core.createNode({
-    body: {
-      metadata: { name, labels: { [group]: role, 'kubernetes.io/hostname': name }, ...(annotation === null ? {} : { annotations: { 'infera.io/qos-distribution': annotation } }) },
-      status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test node' }] },
-    },
+  await createSchedulableNode(core, {
+    metadata: { name, labels: { [group]: role, 'kubernetes.io/hostname': name }, ...(annotation === null ? {} : { annotations: { 'infera.io/qos-distribution': annotation } }) },
+    status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test node' }] },
   });
   nodes.push(name);
   return name;

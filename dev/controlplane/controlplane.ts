@@ -565,10 +565,18 @@ async function registerNode(core: CoreV1Api, name: string): Promise<void> {
       },
     },
   };
+  await createSchedulableNode(core, node);
+}
+
+/**
+ * Creates a Node the scheduler can use on this control plane. The TaintNodesByCondition
+ * admission plugin taints every new Node node.kubernetes.io/not-ready:NoSchedule; the
+ * node-lifecycle controller would lift it once the Node is Ready, but it does not run here, so
+ * it is lifted by hand, or the scheduler binds nothing to the Node.
+ */
+export async function createSchedulableNode(core: CoreV1Api, node: V1Node): Promise<void> {
+  const name = node.metadata?.name ?? '';
   await core.createNode({ body: node });
-  // The TaintNodesByCondition admission plugin taints every new Node
-  // node.kubernetes.io/not-ready:NoSchedule; the node-lifecycle controller would lift it once the
-  // Node is Ready, but it does not run here, so lift it by hand or the scheduler binds nothing.
   for (;;) {
     const current = await core.readNode({ name });
     if (!current.spec?.taints?.length) return;
