@@ -116,6 +116,8 @@ describe('chart: temper-scheduler', () => {
 
   describe('on the real control plane', () => {
     const ns = `chart-sched-${suffix}`;
+    // Pods in Temper's own namespace are tier `system`: the workloads live elsewhere.
+    const workloads = `chart-sched-pods-${suffix}`;
     const group = `temper-test/chart-sched-${suffix}`;
     const nodes = [`cs-full-${suffix}`, `cs-free-${suffix}`];
     let scheduler: ExtraScheduler | undefined;
@@ -125,7 +127,7 @@ describe('chart: temper-scheduler', () => {
     afterAll(async () => {
       await scheduler?.stop();
       extender?.kill('SIGTERM');
-      await core.deleteNamespace({ name: ns }).catch(() => undefined);
+      for (const name of [ns, workloads]) await core.deleteNamespace({ name }).catch(() => undefined);
       for (const name of nodes) await core.deleteNode({ name }).catch(() => undefined);
     });
 
@@ -151,6 +153,7 @@ describe('chart: temper-scheduler', () => {
 
       const policy = defaultPolicy();
       await installPriorityClasses(kc, policy);
+      await ensureNamespace(kc, workloads);
       // Both nodes enforce; on the first, Critical is already demoted (its fence cannot take more).
       for (const [i, name] of nodes.entries()) {
         const n = nodeFromObject({ kind: 'Node', metadata: { name }, status: { capacity: { cpu: '8' } } }, name);
@@ -165,7 +168,7 @@ describe('chart: temper-scheduler', () => {
       });
       for (const i of [1, 2, 3]) {
         await core.createNamespacedPod({
-          namespace: ns,
+          namespace: workloads,
           body: {
             metadata: { name: `crit-${i}` },
             spec: {
@@ -176,7 +179,7 @@ describe('chart: temper-scheduler', () => {
         });
       }
       for (const i of [1, 2, 3]) {
-        const node = await until(`crit-${i} bound`, async () => (await core.readNamespacedPod({ namespace: ns, name: `crit-${i}` })).spec?.nodeName || undefined).catch((err: unknown) => {
+        const node = await until(`crit-${i} bound`, async () => (await core.readNamespacedPod({ namespace: workloads, name: `crit-${i}` })).spec?.nodeName || undefined).catch((err: unknown) => {
           throw new Error(`${String(err)}\nextender log:\n${extenderLog.slice(-3000)}`);
         });
         expect(node).toBe(nodes[1]);
