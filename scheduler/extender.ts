@@ -15,7 +15,7 @@ import type { Logger } from '../adapters/log.ts';
 import { InputError, isRecord } from '../core/errors.ts';
 import { podFromObject } from '../core/objects.ts';
 import type { CandidateNode, PlacementSettings } from '../core/placement.ts';
-import { filterNode, scoreNode } from '../core/placement.ts';
+import { NEUTRAL_SCORE, filterNode, scoreNode } from '../core/placement.ts';
 import type { PodInfo } from '../core/types.ts';
 import type { Classified, ClusterView } from './cluster.ts';
 import type { Placements } from './placements.ts';
@@ -161,7 +161,7 @@ export function extenderApp(deps: ExtenderDeps): { app: express.Express; registr
     const margin = deps.placements.marginsFor(args.pod.uid, 'score');
     const scored = args.nodeNames.map((name) => {
       const node: CandidateNode = deps.view.candidate(name, margin(name));
-      return { Host: name, Score: pod === null ? 0 : scoreNode(deps.settings, pod, node) };
+      return { Host: name, Score: pod === null ? NEUTRAL_SCORE : scoreNode(deps.settings, pod, node) };
     });
     let best: { Host: string; Score: number } | undefined;
     for (const s of scored) if (best === undefined || s.Score > best.Score) best = s;
