@@ -64,6 +64,7 @@ export function nodeReportContent(r: NodeReport): string {
   return serializeNodeReport({ ...r, at: '' });
 }
 
+/** `parseNodeReport`'s answer: the report, or why the value is not one. */
 export type ParsedNodeReport =
   | { readonly ok: true; readonly report: NodeReport }
   /** `reason` says what is missing or wrong, for a metric label and a log line. */

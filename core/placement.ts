@@ -48,11 +48,13 @@ export interface CandidateNode {
   readonly margin: TierMillis;
 }
 
+/** The extender's settings the policy reads. */
 export interface PlacementSettings {
   /** A report not confirmed for this long is stale: its node cannot be trusted to fence. */
   readonly staleAfterMs: number;
 }
 
+/** The filter's answer for one node: fits, or refused with the reason kube-scheduler shows. */
 export type FilterVerdict =
   | { readonly fits: true }
   /**
