@@ -65,6 +65,11 @@ describe('ClusterView', () => {
     expect(view.candidate('old', NO_DEMAND).report).toBeNull();
     expect(view.reportProblem('old')).toContain('format 1');
     expect(view.candidate('ok', NO_DEMAND)).toMatchObject({ allocatableMillis: 8000, report: { state: 'enforcing' } });
+    // An agent still writing the other honoured prefix (the rename migration) is read too.
+    const renamed = node('renamed', '2026-12-01T10:00:00Z');
+    const value = renamed.metadata?.annotations?.['infera.io/qos-distribution'] ?? '';
+    view.nodeEvent('add', { ...renamed, metadata: { name: 'renamed', annotations: { 'temper.codes/qos-distribution': value } } });
+    expect(view.candidate('renamed', NO_DEMAND).report).not.toBeNull();
     view.nodeEvent('delete', node('ok', ''));
     expect(view.candidate('ok', NO_DEMAND).report).toBeNull();
   });

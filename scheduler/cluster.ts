@@ -8,7 +8,7 @@ import type { V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
 import { classInfos } from '../adapters/priority-classes.ts';
 import type { Policy } from '../core/config.ts';
 import { InputError } from '../core/errors.ts';
-import { temperKeys } from '../core/names.ts';
+import { readPrefixes } from '../core/names.ts';
 import type { NodeReport } from '../core/node-report.ts';
 import { parseNodeReport } from '../core/node-report.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
@@ -44,7 +44,8 @@ export class ClusterView {
   private readonly pods = new Map<string, PodEntry>();
   private readonly demand = new Map<string, Record<Tier, number>>();
   private classes: PriorityClassInfo[] = [];
-  private readonly annotation: string;
+  /** The annotation keys read, in order: the configured prefix first, then the other honoured ones (migration). */
+  private readonly annotations: readonly string[];
   /** Counters the extender exports as metrics. */
   readonly stats = { podsNotUnderstood: 0, nodesNotUnderstood: 0 };
 
@@ -57,7 +58,7 @@ export class ClusterView {
     this.policy = policy;
     this.clock = clock;
     this.onSettled = onSettled;
-    this.annotation = temperKeys(policy).qosDistribution;
+    this.annotations = readPrefixes(policy).map((p) => `${p}/qos-distribution`);
   }
 
   nodeEvent(verb: 'add' | 'update' | 'delete', obj: V1Node): void {
@@ -75,7 +76,8 @@ export class ClusterView {
       this.stats.nodesNotUnderstood++;
       allocatableMillis = 0;
     }
-    const text = obj.metadata?.annotations?.[this.annotation] ?? null;
+    const own = obj.metadata?.annotations ?? {};
+    const text = this.annotations.map((k) => own[k]).find((v) => v !== undefined) ?? null;
     const before = this.nodes.get(name);
     if (before !== undefined && before.reportText === text) {
       this.nodes.set(name, { ...before, allocatableMillis });
