@@ -15,7 +15,8 @@ import { ConfigError, InputError, formatProblem } from '../core/errors.ts';
 import { publishedAnnotations, safeModeRequested, temperKeys } from '../core/names.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
-import { plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
+import { nodeReportContent, nodeReportOf, serializeNodeReport } from '../core/node-report.ts';
+import { plan, tierRowOf } from '../core/plan.ts';
 import type { PodInfo } from '../core/types.ts';
 import { ENFORCEMENT_STATES, TIERS } from '../core/types.ts';
 import type { AssignmentRow } from './generations.ts';
@@ -37,8 +38,13 @@ export interface AgentOptions {
   /** Quiet time that ends a burst of events, and the longest a burst may delay a recompute. */
   readonly debounceMs?: number;
   readonly maxDelayMs?: number;
-  /** Minimum time between two Node patches. */
+  /** Minimum time between two Node patches (default 10 s: at most one patch per 10 s under churn). */
   readonly publishIntervalMs?: number;
+  /**
+   * How often the distribution's `at` is refreshed when nothing else changed (default 5 min), so
+   * a scheduler can tell a live agent from a dead one.
+   */
+  readonly heartbeatMs?: number;
   readonly resilience?: ResilienceOptions;
   readonly registry?: Registry;
 }
@@ -56,7 +62,10 @@ export class Agent {
   private timer: NodeJS.Timeout | null = null;
   private published: Record<string, string | null> = {};
   private publishTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastPublish = 0;
+  /** The report last sent, without its time, and when it was stamped. */
+  private report: { content: string; at: string; stampedAt: number } | null = null;
   private safeMode = false;
   private stopped = false;
   private readonly statusListeners = new Set<(s: AgentStatus) => void>();
@@ -66,7 +75,7 @@ export class Agent {
   };
 
   constructor(options: AgentOptions) {
-    this.o = { debounceMs: 100, maxDelayMs: 1000, publishIntervalMs: 2000, ...options };
+    this.o = { debounceMs: 100, maxDelayMs: 1000, publishIntervalMs: 10_000, heartbeatMs: 300_000, ...options };
     this.policy = options.policy;
     this.registry = options.registry ?? new Registry();
     // Event-loop lag sampled once a second: prom-client's 10 ms default wakes an idle agent 100×/s.
@@ -227,8 +236,26 @@ export class Agent {
     const out: Record<string, string> = {
       [keys.agentStatus]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message, warnings: s.warnings }),
     };
-    if (this.latest !== null) out[keys.qosDistribution] = serializeDistribution(this.latest.distribution);
+    if (this.latest !== null) {
+      // `at` moves only with the content, or once the heartbeat is due: a steady node is patched
+      // once per heartbeat, not once per publish.
+      const now = Date.now();
+      const draft = nodeReportOf(this.latest, { state: s.state, generation: s.generation, at: '' });
+      const content = nodeReportContent(draft);
+      if (this.report === null || this.report.content !== content || now - this.report.stampedAt >= this.o.heartbeatMs) {
+        this.report = { content, at: new Date(now).toISOString(), stampedAt: now };
+      }
+      out[keys.qosDistribution] = serializeNodeReport({ ...draft, at: this.report.at });
+    }
     return publishedAnnotations(this.policy, out);
+  }
+
+  /** Publishes again when the heartbeat is due, so `at` stays fresh on a quiet node. */
+  private armHeartbeat(): void {
+    if (this.stopped) return;
+    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = setTimeout(() => { this.heartbeatTimer = null; this.schedulePublish(); }, this.o.heartbeatMs);
+    this.heartbeatTimer.unref();
   }
 
   private async publish(): Promise<void> {
@@ -238,6 +265,7 @@ export class Agent {
     // has had time to show it (then a removal by someone else is repaired).
     const recent = Date.now() - this.lastPublish < 30_000;
     const changed = Object.fromEntries(Object.entries(desired).filter(([k, v]) => (current[k] ?? null) !== v && !(recent && this.published[k] === v)));
+    this.armHeartbeat();
     if (Object.keys(changed).length === 0) return;
     this.lastPublish = Date.now();
     try {
@@ -255,6 +283,7 @@ export class Agent {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.publishTimer !== null) clearTimeout(this.publishTimer);
+    if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
     if (this.o.policyPath !== undefined) unwatchFile(this.o.policyPath);
     await this.watch?.stop();
     await this.supervisor.close(stopScheduler);

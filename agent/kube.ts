@@ -3,10 +3,10 @@
  * its Node object and the PriorityClasses, plus merge-patching the Node's annotations.
  */
 import type { KubeConfig, V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
-import { CoreV1Api, ListWatch, PatchStrategy, SchedulingV1Api, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ResilienceOptions, ResilientInformer } from '../adapters/informer.ts';
-import { resilientInformer } from '../adapters/informer.ts';
 import type { Logger } from '../adapters/log.ts';
+import { watchNodes, watchPods, watchPriorityClasses } from '../adapters/watches.ts';
 
 export interface NodeWatch {
   readonly pods: ResilientInformer<V1Pod>;
@@ -18,14 +18,9 @@ export interface NodeWatch {
 
 /** Watches the pods scheduled to `nodeName` (field selector spec.nodeName), the Node itself and the PriorityClasses. */
 export function watchNode(kc: KubeConfig, nodeName: string, log: Logger, onChange: () => void, options: ResilienceOptions = {}): NodeWatch {
-  const core = kc.makeApiClient(CoreV1Api);
-  const podSelector = `spec.nodeName=${nodeName}`;
-  const nodeSelector = `metadata.name=${nodeName}`;
-  const watch = new Watch(kc);
-  const pods = resilientInformer('pods', new ListWatch<V1Pod>('/api/v1/pods', watch, () => core.listPodForAllNamespaces({ fieldSelector: podSelector }), false, undefined, podSelector), log, onChange, options);
-  const node = resilientInformer('node', new ListWatch<V1Node>('/api/v1/nodes', watch, () => core.listNode({ fieldSelector: nodeSelector }), false, undefined, nodeSelector), log, onChange, options);
-  const scheduling = kc.makeApiClient(SchedulingV1Api);
-  const classes = resilientInformer('priorityclasses', new ListWatch<V1PriorityClass>('/apis/scheduling.k8s.io/v1/priorityclasses', watch, () => scheduling.listPriorityClass(), false), log, onChange, options);
+  const pods = watchPods(kc, log, onChange, { fieldSelector: `spec.nodeName=${nodeName}`, resilience: options });
+  const node = watchNodes(kc, log, onChange, { fieldSelector: `metadata.name=${nodeName}`, resilience: options });
+  const classes = watchPriorityClasses(kc, log, onChange, { resilience: options });
   return { pods, node, classes, stop: async () => { await Promise.all([pods.stop(), node.stop(), classes.stop()]); } };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pod } from '../test/builders.ts';
 import type { ClassCatalog } from './admission.ts';
-import { decideDefault } from './admission.ts';
+import { decideDefault, schedulerNameFor } from './admission.ts';
 import { defaultPolicy } from './config.ts';
 import type { PriorityClassInfo } from './types.ts';
 
@@ -48,5 +48,20 @@ describe('decideDefault', () => {
     expect(decideDefault(policy, p, withDefault, { replaceGlobalDefault: true })).toMatchObject({ action: 'set', fields: { priorityClassName: 'infera-background', priority: -101 } });
     // a class that merely is not the global default stays, even with the option on
     expect(decideDefault(policy, pod({ className: 'other' }), withDefault, { replaceGlobalDefault: true }).action).toBe('skip');
+  });
+});
+
+describe('schedulerNameFor', () => {
+  const crit = { className: 'infera-critical', priority: 1_000_000 };
+  it.each([
+    ['a Critical pod for the default scheduler', crit, null, 'temper-scheduler', 'temper-scheduler'],
+    ['one naming default-scheduler', crit, 'default-scheduler', 'temper-scheduler', 'temper-scheduler'],
+    ['a Critical pod naming its own scheduler', crit, 'gang', 'temper-scheduler', null],
+    ['any pod when the option is off', crit, null, null, null],
+    ['a High pod', { className: 'infera-high', priority: 100_000 }, null, 'temper-scheduler', null],
+    ['a node-critical pod (system tier)', { className: 'system-node-critical', priority: 2_000_001_000 }, null, 'temper-scheduler', null],
+    ['a Critical pod in Temper\'s namespace', { ...crit, namespace: 'temper-system' }, null, 'temper-scheduler', null],
+  ] as const)('%s → %s', (_what, p, current, target, want) => {
+    expect(schedulerNameFor(policy, pod(p), current, target)).toBe(want);
   });
 });

@@ -9,7 +9,7 @@
 import type { Policy } from './config.ts';
 import { isTemperNamespace } from './names.ts';
 import { computeQosClass } from './resources.ts';
-import { qosDefaultTier } from './tier.ts';
+import { exclusionOf, knownClasses, qosDefaultTier, tierOf, unresolvedPriority } from './tier.ts';
 import type { PodInfo, PriorityClassInfo, QosClass, Tier } from './types.ts';
 
 /** The PriorityClasses the webhook can see (a watched cache in the adapter). */
@@ -81,4 +81,21 @@ export function decideDefault(policy: Policy, pod: PodInfo, catalog: ClassCatalo
     tier,
     qosClass,
   };
+}
+
+/** kube-scheduler's own name: a pod naming it (or none) is the default scheduler's. */
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+/**
+ * Whether the webhook should send a pod to Temper's scheduler (docs/scheduling.md): only Critical
+ * pods, only when `target` is configured, and only pods that would go to the default scheduler
+ * (a pod that names another scheduler keeps it). Returns the scheduler name to set, or null.
+ * `schedulerName` is the pod's `spec.schedulerName` as submitted (null when absent).
+ */
+export function schedulerNameFor(policy: Policy, pod: PodInfo, schedulerName: string | null, target: string | null): string | null {
+  if (target === null || target === '' || isTemperNamespace(policy, pod.namespace)) return null;
+  if (schedulerName !== null && schedulerName !== '' && schedulerName !== DEFAULT_SCHEDULER_NAME) return null;
+  const known = knownClasses(policy, []);
+  if (unresolvedPriority(pod, known) !== null || exclusionOf(pod) !== null) return null;
+  return tierOf(policy, pod, known).tier === 'critical' ? target : null;
 }

@@ -8,6 +8,8 @@ import type { Problem } from './errors.ts';
 import { UnresolvedPriorityError } from './errors.ts';
 import type { LayerMember, LayerPlan, PlanWarning } from './layers.ts';
 import { comparePods } from './pod-order.ts';
+import type { FenceCapacity } from './capacity.ts';
+import { coresNeeded, fenceCapacity } from './capacity.ts';
 import { renderLayers } from './layers.ts';
 import { cpuLimitMillis, cpuRequestMillis } from './resources.ts';
 import type { LayeredConfig } from './scx.ts';
@@ -85,6 +87,10 @@ export interface Plan {
   readonly criticalDemoted: boolean;
   /** Sizing problems an operator should know about (node too small, demotions, caps), in a fixed order. */
   readonly warnings: readonly PlanWarning[];
+  /** The node's fence capacity (core/capacity.ts), which the agent publishes for the scheduler. */
+  readonly fence: FenceCapacity;
+  /** Whole cores the fenced Critical layer holds (its request cores); 0 when it has no pods or is demoted. */
+  readonly fencedCores: number;
 }
 
 /**
@@ -163,6 +169,8 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
   }
   const configJson = serializeConfig(config);
   const criticalDemoted = layers.some((l) => l.name === 'critical' && l.demoted);
+  const fence = fenceCapacity(node, policy);
+  const critical = layers.find((l) => l.name === 'critical');
   return {
     node: node.name,
     pods: placed,
@@ -174,5 +182,7 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
     distribution: distributionOf(placed, criticalDemoted),
     criticalDemoted,
     warnings,
+    fence,
+    fencedCores: critical === undefined || critical.demoted ? 0 : coresNeeded(critical.requestMillis, fence.threadsPerCore),
   };
 }

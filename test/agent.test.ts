@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { Agent } from '../agent/agent.ts';
 import { defaultPolicy } from '../core/config.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
-import { plan, serializeDistribution } from '../core/plan.ts';
+import { parseNodeReport } from '../core/node-report.ts';
+import { plan } from '../core/plan.ts';
 import { jsonLogger } from '../adapters/log.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
@@ -113,7 +114,13 @@ describe('node agent on a real control plane', () => {
     });
     expect(agent.store.current()?.config.map((l) => l.name)).toEqual(['system', 'critical', 'normal', 'background', 'catchall']);
     await until('the scheduler to run it', () => runs().at(-1)?.sha256 === want.configSha256);
-    await until('the distribution annotation', async () => (await nodeAnnotations())['infera.io/qos-distribution'] === serializeDistribution(want.distribution));
+    const report = await until('the distribution annotation', async () => {
+      const parsed = parseNodeReport((await nodeAnnotations())['infera.io/qos-distribution'] ?? '');
+      return parsed.ok && JSON.stringify(parsed.report.tiers) === JSON.stringify(want.distribution) ? parsed.report : undefined;
+    });
+    // 8 CPUs, one core always unowned: 7 fenceable; the 1-CPU Critical pod holds one.
+    expect(report).toMatchObject({ state: 'enforcing', generation: agent.store.current()?.number, fence: { ownableCores: 7, fenced: 1, threadsPerCore: 1, cpus: 8 } });
+    expect(Date.parse(report.at)).toBeGreaterThan(Date.now() - 60_000);
     expect(agent.store.current()?.moves.map((m) => [m.name, m.from, m.to])).toEqual(expect.arrayContaining([['crit', null, 'critical']]));
   });
 

@@ -1,9 +1,8 @@
 /** A watched cache of PriorityClasses (never fetched per request), as the webhook's ClassCatalog. */
-import type { KubeConfig, V1PriorityClass } from '@kubernetes/client-node';
-import { ListWatch, SchedulingV1Api, Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ResilienceOptions } from '../adapters/informer.ts';
-import { resilientInformer } from '../adapters/informer.ts';
 import type { Logger } from '../adapters/log.ts';
+import { watchPriorityClasses } from '../adapters/watches.ts';
 import { classInfo, classInfos } from '../adapters/priority-classes.ts';
 import type { ClassCatalog } from '../core/admission.ts';
 import { globalDefaultClass } from '../core/admission.ts';
@@ -20,9 +19,7 @@ export interface WatchedClasses extends ClassCatalog {
  * (the webhook's readiness) turns true once a list has arrived.
  */
 export function watchClasses(kc: KubeConfig, log: Logger, options: ResilienceOptions = {}): WatchedClasses {
-  const api = kc.makeApiClient(SchedulingV1Api);
-  const listWatch = new ListWatch<V1PriorityClass>('/apis/scheduling.k8s.io/v1/priorityclasses', new Watch(kc), () => api.listPriorityClass(), false);
-  const informer = resilientInformer('priorityclasses', listWatch, log, () => undefined, options);
+  const informer = watchPriorityClasses(kc, log, () => undefined, { resilience: options });
   return {
     get: (name) => {
       const pc = informer.get(name);

@@ -18,6 +18,8 @@ const { values } = parseArgs({
     host: { type: 'string', default: '0.0.0.0' },
     port: { type: 'string', default: '8443' },
     kubeconfig: { type: 'string' },
+    // Send Critical pods to this scheduler (the chart's scheduler.setSchedulerName); empty: never.
+    'critical-scheduler-name': { type: 'string', default: '' },
   },
 });
 
@@ -26,7 +28,7 @@ try {
   const kc = loadKubeConfig({ kubeconfig: values.kubeconfig });
   const classes = watchClasses(kc, log);
   const tls = { cert: readFileSync(values['tls-cert'], 'utf8'), key: readFileSync(values['tls-key'], 'utf8') };
-  const server = await listenWebhook({ policy, catalog: classes, ready: classes.synced, log }, tls, values.host, Number(values.port));
+  const server = await listenWebhook({ policy, catalog: classes, ready: classes.synced, log, criticalSchedulerName: values['critical-scheduler-name'] || null }, tls, values.host, Number(values.port));
   log.info('webhook listening', { host: values.host, port: server.port });
   let stopping = false;
   const stop = (signal: string): void => {

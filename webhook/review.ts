@@ -52,6 +52,13 @@ export function withClassFields(pod: Record<string, unknown>, fields: ClassField
   return copy;
 }
 
+/** The pod object with `spec.schedulerName` set; the original is left untouched. */
+export function withSchedulerName(pod: Record<string, unknown>, schedulerName: string): Record<string, unknown> {
+  const copy = structuredClone(pod);
+  copy.spec = { ...(isRecord(copy.spec) ? copy.spec : {}), schedulerName };
+  return copy;
+}
+
 /** An allowing response; with a patch when `mutated` differs from `original`. */
 export function allowResponse(uid: string, original: Record<string, unknown> | null, mutated: Record<string, unknown> | null, warnings: readonly string[] = []): Record<string, unknown> {
   const response: Record<string, unknown> = { uid, allowed: true };

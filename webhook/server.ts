@@ -10,12 +10,12 @@ import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClassCatalog } from '../core/admission.ts';
-import { decideDefault } from '../core/admission.ts';
+import { decideDefault, schedulerNameFor } from '../core/admission.ts';
 import type { Policy } from '../core/config.ts';
 import { InputError, isRecord } from '../core/errors.ts';
 import { podFromObject } from '../core/objects.ts';
 import type { Logger } from '../adapters/log.ts';
-import { BadReviewError, allowResponse, parseReview, withClassFields } from './review.ts';
+import { BadReviewError, allowResponse, parseReview, withClassFields, withSchedulerName } from './review.ts';
 
 /** Largest AdmissionReview accepted; the API server itself caps request bodies at 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -26,6 +26,8 @@ export interface WebhookDeps {
   readonly ready: () => boolean;
   readonly log: Logger;
   readonly registry?: Registry;
+  /** Set `spec.schedulerName` of Critical pods to this scheduler (docs/scheduling.md); null: never. */
+  readonly criticalSchedulerName?: string | null;
 }
 
 export type Outcome = 'mutated' | 'unchanged' | 'warned' | 'invalid' | 'error';
@@ -88,7 +90,13 @@ export function webhookApp(deps: WebhookDeps): { app: express.Express; registry:
       return;
     }
     const decision = decideDefault(deps.policy, pod, deps.catalog, { replaceGlobalDefault: deps.policy.webhook.replaceGlobalDefault });
-    if (decision.action === 'set') {
+    const spec = isRecord(review.object.spec) ? review.object.spec : {};
+    // A pod the webhook defaults gets a default tier (Normal or Background), never Critical.
+    const scheduler = decision.action === 'set' ? null : schedulerNameFor(deps.policy, pod, typeof spec.schedulerName === 'string' ? spec.schedulerName : null, deps.criticalSchedulerName ?? null);
+    if (scheduler !== null) {
+      deps.log.info('critical pod sent to the temper scheduler', { uid: review.uid, namespace: pod.namespace, pod: pod.name, schedulerName: scheduler });
+      finish('mutated', 200, allowResponse(review.uid, review.object, withSchedulerName(review.object, scheduler)));
+    } else if (decision.action === 'set') {
       deps.log.info('pod defaulted', { uid: review.uid, namespace: pod.namespace, pod: pod.name, priorityClassName: decision.fields.priorityClassName, tier: decision.tier, qosClass: decision.qosClass });
       finish('mutated', 200, allowResponse(review.uid, review.object, withClassFields(review.object, decision.fields)));
     } else if (decision.action === 'warn') {

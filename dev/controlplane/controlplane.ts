@@ -565,10 +565,18 @@ async function registerNode(core: CoreV1Api, name: string): Promise<void> {
       },
     },
   };
+  await createSchedulableNode(core, node);
+}
+
+/**
+ * Creates a Node the scheduler can use on this control plane. The TaintNodesByCondition
+ * admission plugin taints every new Node node.kubernetes.io/not-ready:NoSchedule; the
+ * node-lifecycle controller would lift it once the Node is Ready, but it does not run here, so
+ * it is lifted by hand, or the scheduler binds nothing to the Node.
+ */
+export async function createSchedulableNode(core: CoreV1Api, node: V1Node): Promise<void> {
+  const name = node.metadata?.name ?? '';
   await core.createNode({ body: node });
-  // The TaintNodesByCondition admission plugin taints every new Node
-  // node.kubernetes.io/not-ready:NoSchedule; the node-lifecycle controller would lift it once the
-  // Node is Ready, but it does not run here, so lift it by hand or the scheduler binds nothing.
   for (;;) {
     const current = await core.readNode({ name });
     if (!current.spec?.taints?.length) return;
@@ -602,4 +610,80 @@ async function ignoreConflict(p: Promise<unknown>): Promise<void> {
 
 function log(msg: string): void {
   process.stderr.write(`[controlplane] ${msg}\n`);
+}
+
+export interface ExtraSchedulerOptions {
+  /** The running control plane's directory (`ControlPlane.dir`, the kubeconfig's folder). */
+  controlPlaneDir: string;
+  binaries?: K8sBinaries;
+  /**
+   * The KubeSchedulerConfiguration: profiles, extenders, backoffs, `clientConnection.qps`.
+   * `clientConnection.kubeconfig` (the scheduler's own identity) and `leaderElection` (off) are set here.
+   */
+  config: Record<string, unknown>;
+  /** Log file name inside the directory. Default `kube-scheduler-extra.log`. */
+  logName?: string;
+  timeoutMs?: number;
+}
+
+export interface ExtraScheduler {
+  /** https://127.0.0.1:<port> of its health and metrics endpoints (serving cert from the test CA). */
+  url: string;
+  logPath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts another real kube-scheduler against a running control plane (a second scheduler, as a
+ * cluster runs `temper-scheduler` beside the default one), as system:kube-scheduler, and waits
+ * until its /readyz answers (its informers synced).
+ */
+export async function startExtraScheduler(o: ExtraSchedulerOptions): Promise<ExtraScheduler> {
+  const binaries = o.binaries ?? (await ensureK8sBinaries());
+  const dir = o.controlPlaneDir;
+  const kubeconfigPath = join(dir, 'scheduler.kubeconfig');
+  const name = (o.logName ?? 'kube-scheduler-extra.log').replace(/\.log$/, '');
+  const configPath = join(dir, `${name}.yaml`);
+  await writeFile(configPath, stringify({
+    apiVersion: 'kubescheduler.config.k8s.io/v1',
+    kind: 'KubeSchedulerConfiguration',
+    ...o.config,
+    clientConnection: { ...(o.config.clientConnection as Record<string, unknown> | undefined), kubeconfig: kubeconfigPath },
+    leaderElection: { leaderElect: false },
+  }));
+  const [port] = await freePorts(1);
+  const pki = join(dir, 'pki');
+  const running: Running = { dir, children: [] };
+  registerExitCleanup();
+  const watched = spawnLogged(binaries.kubeScheduler, name, dir, [
+    `--config=${configPath}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--tls-cert-file=${join(pki, 'component-serving.crt')}`,
+    `--tls-private-key-file=${join(pki, 'component-serving.key')}`,
+    `--client-ca-file=${join(pki, 'ca.crt')}`,
+    '--authentication-skip-lookup=true',
+    `--authentication-kubeconfig=${kubeconfigPath}`,
+    `--authorization-kubeconfig=${kubeconfigPath}`,
+  ]);
+  running.children.push(watched.child);
+  // Killed on exit with the rest, but its directory belongs to the control plane: never removed here.
+  const tracked: Running = { dir: join(dir, `${name}.none`), children: running.children };
+  live.add(tracked);
+  const url = `https://127.0.0.1:${port}`;
+  const ca = readFileSync(join(pki, 'ca.crt'), 'utf8');
+  try {
+    await waitFor(`${name} /readyz`, o.timeoutMs ?? 60_000, () => getOk(httpsRequest, `${url}/readyz`, { ca }), watched);
+  } catch (err) {
+    await killChildren(running);
+    live.delete(tracked);
+    throw err;
+  }
+  return {
+    url, logPath: watched.logPath,
+    stop: async () => {
+      await killChildren(running);
+      live.delete(tracked);
+    },
+  };
 }

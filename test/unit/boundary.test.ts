@@ -51,6 +51,9 @@ describe('no program imports another program\'s folder', () => {
     ['plugin/__probe__.ts', '../scheduler/extender.ts'],
     ['scheduler/__probe__.ts', '../agent/agent.ts'],
     ['scheduler/__probe__.ts', '../webhook/classes.ts'],
+    ['scheduler/__probe__.ts', '../plugin/live.ts'],
+    ['webhook/__probe__.ts', '../scheduler/cluster.ts'],
+    ['agent/__probe__.ts', '../scheduler/placements.ts'],
   ])('%s may not import %s', async (file, spec) => {
     const ids = await ruleIdsFor(importing(spec), file);
     expect(ids.some((m) => m.includes('is a program: it imports core/ and adapters/, never another program')), ids.join('\n')).toBe(true);
@@ -83,6 +86,8 @@ describe('production code imports no development or test folder', () => {
     ['plugin/__probe__.ts', '../scripts/demo.ts'],
     ['plugin/__probe__.ts', '../bpf/vm.ts'],
     ['scheduler/__probe__.ts', '../test/builders.ts'],
+    ['scheduler/__probe__.ts', '../dev/controlplane/controlplane.ts'],
+    ['scheduler/__probe__.ts', '../bench/scheduler.bench.ts'],
   ])('%s may not import %s', async (file, spec) => {
     const ids = await ruleIdsFor(importing(spec), file);
     expect(ids.some((m) => m.includes('production code (core/, adapters/, programs) never imports')), ids.join('\n')).toBe(true);
