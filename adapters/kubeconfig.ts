@@ -1,5 +1,19 @@
 /** Loading a kubeconfig the way kubectl does, for every program: a file, else $KUBECONFIG / ~/.kube/config / in-cluster. */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Whether client-node's default lookup finds anything: $KUBECONFIG, ~/.kube/config, or an
+ * in-cluster service account. Without one it would silently talk to http://localhost:8080.
+ */
+function defaultKubeConfigExists(): boolean {
+  if ((process.env.KUBECONFIG ?? '') !== '') return true;
+  return existsSync(join(process.env.HOME ?? homedir(), '.kube', 'config')) || existsSync(SERVICE_ACCOUNT_TOKEN);
+}
 
 /** A kubeconfig that cannot be loaded, or names a context it does not have; the message says which. */
 export class KubeConfigError extends Error {
@@ -17,8 +31,10 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (source.kubeconfig !== undefined) kc.loadFromFile(source.kubeconfig);
+    else if (!defaultKubeConfigExists()) throw new KubeConfigError('no kubeconfig found (set KUBECONFIG or --kubeconfig)');
     else kc.loadFromDefault();
   } catch (err) {
+    if (err instanceof KubeConfigError) throw err;
     throw new KubeConfigError(`cannot load kubeconfig ${source.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
   }
   if (source.context !== undefined) {

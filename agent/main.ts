@@ -2,12 +2,12 @@
 // temper-agent: one per node. Watches its node's pods, renders and runs scx_layered, publishes
 // the node annotations, and serves gRPC (unix socket) and HTTP (loopback) until SIGTERM.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfigError, loadKubeConfig } from '../adapters/kubeconfig.ts';
 import { defaultPolicy, parsePolicy } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { jsonLogger } from '../adapters/log.ts';
+import { programArgs } from '../adapters/program-args.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_GRPC_ADDRESS, startGrpcServer } from './grpc.ts';
 import { listenHttp } from './http.ts';
@@ -16,20 +16,18 @@ import { listenHttp } from './http.ts';
 process.title = 'temper-agent';
 const log = jsonLogger('agent');
 
-const { values } = parseArgs({
-  options: {
-    config: { type: 'string', default: process.env.TEMPER_CONFIG },
-    kubeconfig: { type: 'string' },
-    node: { type: 'string', default: process.env.NODE_NAME },
-    'scx-binary': { type: 'string', default: '/usr/local/bin/scx_layered' },
-    'scx-arg': { type: 'string', multiple: true, default: [] },
-    'state-dir': { type: 'string', default: '/run/temper' },
-    'sched-ext-dir': { type: 'string', default: '/sys/kernel/sched_ext' },
-    'grpc-address': { type: 'string', default: DEFAULT_GRPC_ADDRESS },
-    'http-host': { type: 'string', default: '127.0.0.1' },
-    'http-port': { type: 'string', default: '8080' },
-    'stop-scheduler-on-exit': { type: 'boolean', default: false },
-  },
+const values = programArgs('temper-agent', 'The node agent: watches its node\'s pods, renders and runs scx_layered, publishes the node annotations, serves gRPC and HTTP until SIGTERM.', {
+  config: { type: 'string', arg: 'file', default: process.env.TEMPER_CONFIG, help: 'Temper configuration (TOML; default $TEMPER_CONFIG, else the defaults)' },
+  kubeconfig: { type: 'string', arg: 'file', help: 'kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)' },
+  node: { type: 'string', arg: 'name', default: process.env.NODE_NAME, help: 'this node\'s name (default $NODE_NAME)' },
+  'scx-binary': { type: 'string', arg: 'path', default: '/usr/local/bin/scx_layered', help: 'the scx_layered binary' },
+  'scx-arg': { type: 'string', arg: 'flag', multiple: true, default: [], help: 'an extra scx_layered argument' },
+  'state-dir': { type: 'string', arg: 'dir', default: '/run/temper', help: 'where configs and generations are kept' },
+  'sched-ext-dir': { type: 'string', arg: 'dir', default: '/sys/kernel/sched_ext', help: 'the kernel\'s sched_ext sysfs directory' },
+  'grpc-address': { type: 'string', arg: 'address', default: DEFAULT_GRPC_ADDRESS, help: 'gRPC listen address (unix:PATH or host:port)' },
+  'http-host': { type: 'string', arg: 'address', default: '127.0.0.1', help: 'HTTP listen address (health, metrics, API, dashboard)' },
+  'http-port': { type: 'string', arg: 'port', default: '8080', help: 'HTTP port' },
+  'stop-scheduler-on-exit': { type: 'boolean', default: false, help: 'stop scx_layered when the agent exits (default: leave it running)' },
 });
 
 function fail(message: string): never {

@@ -25,7 +25,7 @@ describe('structured problems', () => {
   it('a manifest error keeps every problem with its location, key and value', () => {
     let caught: unknown;
     try {
-      objectsFromDocuments([{ kind: 'List', items: [{ kind: 'Pod', metadata: { name: 'a' }, spec: { containers: [{ name: 'c' }], priority: 'high' } }, { kind: 'Service', metadata: { name: 's' } }] }], 'pods.yaml');
+      objectsFromDocuments([{ kind: 'List', items: [{ kind: 'Pod', metadata: { name: 'a' }, spec: { containers: [{ name: 'c' }], priority: 'high' } }, { kind: 'Deployment', metadata: { name: 'd' }, spec: {} }, { kind: 'Service', metadata: { name: 's' } }] }], 'pods.yaml');
     } catch (err) {
       caught = err;
     }
@@ -33,11 +33,11 @@ describe('structured problems', () => {
     const e = caught as InputError;
     expect(e.problems).toEqual([
       { at: ['pods.yaml', 'items[0]'], path: 'spec.priority', message: 'must be a 32-bit integer', value: 'high' },
-      { at: ['pods.yaml', 'items[1] (Service s)'], path: '', message: 'not a Pod, Node or PriorityClass; list the pods themselves (kubectl get pods -o yaml)' },
+      { at: ['pods.yaml', 'items[1] (Deployment d)'], path: 'spec.template', message: 'required (the pod template)' },
     ]);
     expect(e.lines).toEqual([
       'pods.yaml: items[0]: spec.priority: must be a 32-bit integer (got "high")',
-      'pods.yaml: items[1] (Service s): not a Pod, Node or PriorityClass; list the pods themselves (kubectl get pods -o yaml)',
+      'pods.yaml: items[1] (Deployment d): spec.template: required (the pod template)',
     ]);
     expect(e.message).toBe(e.lines.join('\n'));
   });

@@ -223,12 +223,38 @@ export function priorityClassFromObject(obj: unknown, where: Where): PriorityCla
   return { name, value, preemptionPolicy: policy, globalDefault: o.globalDefault === true };
 }
 
+/** A workload (Deployment, Job, …) seen through its pod template: one pod named after the workload. */
+export interface WorkloadTemplate {
+  /** The workload's kind, as written (`Deployment`). */
+  readonly kind: string;
+  /** The template as a pod: the workload's namespace and name, the template's labels and spec; no uid, no node. */
+  readonly pod: PodInfo;
+}
+
 /** What a set of manifest documents holds, once Lists are flattened. */
 export interface ManifestObjects {
   readonly pods: PodInfo[];
   readonly nodes: NodeInfo[];
   readonly priorityClasses: PriorityClassInfo[];
+  /** Workloads, each through its pod template, in input order. */
+  readonly workloads: WorkloadTemplate[];
+  /** Objects of other kinds (Service, ConfigMap, …), described as `Kind name`; they take no part. */
+  readonly skipped: string[];
 }
+
+/** Where each workload kind keeps its pod template. */
+const TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+/** The kinds read through their pod templates. */
+export const WORKLOAD_KINDS: readonly string[] = Object.keys(TEMPLATE_PATHS);
 
 function describe(doc: Record<string, unknown>): string {
   const meta = isRecord(doc.metadata) ? doc.metadata : {};
@@ -236,13 +262,28 @@ function describe(doc: Record<string, unknown>): string {
   return `${typeof doc.kind === 'string' ? doc.kind : 'object without kind'}${name}`;
 }
 
+/** A workload's pod template as a Pod object: the workload's namespace and name, the template's labels and spec. */
+function templatePod(doc: Record<string, unknown>, path: readonly string[]): Record<string, unknown> | null {
+  let node: unknown = doc;
+  for (const key of path) node = isRecord(node) ? node[key] : undefined;
+  if (!isRecord(node)) return null;
+  const meta = isRecord(doc.metadata) ? doc.metadata : {};
+  const tmeta = isRecord(node.metadata) ? node.metadata : {};
+  return {
+    kind: 'Pod',
+    metadata: { name: meta.name, namespace: meta.namespace ?? tmeta.namespace, labels: tmeta.labels },
+    spec: node.spec,
+  };
+}
+
 /**
  * Reads parsed manifest documents: Pods, Nodes and PriorityClasses, singly or inside a List /
- * PodList (`kubectl get -o json|yaml` output). Empty documents are skipped; any other kind, or any
- * invalid object, is an InputError listing every problem with its location.
+ * PodList (`kubectl get -o json|yaml` output), and workloads through their pod templates
+ * (`helm template` output). Empty documents are skipped, and so are objects of other kinds
+ * (listed in `skipped`); any invalid object is an InputError listing every problem with its location.
  */
 export function objectsFromDocuments(docs: readonly unknown[], source: string): ManifestObjects {
-  const out: ManifestObjects = { pods: [], nodes: [], priorityClasses: [] };
+  const out: ManifestObjects = { pods: [], nodes: [], priorityClasses: [], workloads: [], skipped: [] };
   const problems: Problem[] = [];
   const visit = (doc: unknown, at: readonly string[]): void => {
     if (doc === null || doc === undefined) return;
@@ -254,16 +295,23 @@ export function objectsFromDocuments(docs: readonly unknown[], source: string): 
       doc.items.forEach((item, i) => visit(item, [...at, `items[${i}]`]));
       return;
     }
+    const kind = typeof doc.kind === 'string' ? doc.kind : undefined;
+    const templatePath = kind === undefined ? undefined : TEMPLATE_PATHS[kind];
     try {
-      if (doc.kind === 'Pod' || (doc.kind === undefined && isRecord(doc.spec) && Array.isArray(doc.spec.containers))) {
+      if (kind === 'Pod' || (kind === undefined && isRecord(doc.spec) && Array.isArray(doc.spec.containers))) {
         out.pods.push(podFromObject(doc, at));
-      } else if (doc.kind === 'Node') {
+      } else if (kind === 'Node') {
         out.nodes.push(nodeFromObject(doc, at));
-      } else if (doc.kind === 'PriorityClass') {
+      } else if (kind === 'PriorityClass') {
         out.priorityClasses.push(priorityClassFromObject(doc, at));
-      } else {
+      } else if (kind !== undefined && templatePath !== undefined) {
         const last = at.at(-1) ?? source;
-        problems.push({ at: [...at.slice(0, -1), `${last} (${describe(doc)})`], path: '', message: 'not a Pod, Node or PriorityClass; list the pods themselves (kubectl get pods -o yaml)' });
+        const where = [...at.slice(0, -1), `${last} (${describe(doc)})`];
+        const pod = templatePod(doc, templatePath);
+        if (pod === null) problems.push({ at: where, path: templatePath.join('.'), message: 'required (the pod template)' });
+        else out.workloads.push({ kind, pod: podFromObject(pod, [...where, templatePath.join('.')]) });
+      } else {
+        out.skipped.push(describe(doc));
       }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;

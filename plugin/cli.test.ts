@@ -121,7 +121,7 @@ describe('bad input: a clear message naming the file and the problem, non-zero e
     [['render', '--node', NODE, '--pods', 'BAD_QTY'], 1, 'spec.containers[0].resources.requests.cpu: "lots" is not a valid quantity'],
     [['render', '--node', 'NOT_NODE', '--pods', PODS], 1, 'expected exactly one Node object, found 0'],
     [['render', '--node', NODE, '--pods', PODS, '--config', 'BAD_CFG'], 1, 'node.cgroup_driver: must be one of systemd, cgroupfs (got "docker")'],
-    [['tiers', '--from-file', 'DEPLOY'], 1, '(Deployment web): not a Pod, Node or PriorityClass'],
+    [['tiers', '--from-file', 'DEPLOY'], 1, 'deploy.yaml (Deployment web): spec.template: required (the pod template)'],
     [['explain', 'pod', 'ghost', '--from-file', PODS], 1, 'error: pods "ghost" not found in namespace default'],
     [['explain', 'deployment', 'x', '--from-file', PODS], 2, 'unsupported kind "deployment"'],
     [['tiers', '--from-file', 'UNKNOWN_CLASS'], 1, 'priorityClassName "gold" has no spec.priority'],

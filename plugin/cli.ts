@@ -15,17 +15,22 @@ import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerMigrateCommand } from './migrate-command.ts';
 import type { ClusterFlags } from './live.ts';
 import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
-import { readManifests, readNode, readPolicy } from './manifests.ts';
+import type { Manifests } from './manifests.ts';
+import { loadManifests, loadNode, readPolicy } from './manifests.ts';
 import type { CliIo } from './options.ts';
 import { clusterOptions, configOption, outputOption } from './options.ts';
 import type { OutputFormat } from './output.ts';
 import { formatTierRows } from './output.ts';
+import { parseSelector, SelectorError } from './selector.ts';
+import packageJson from '../package.json' with { type: 'json' };
 
 /** A usage problem the user can fix by changing the command line. */
 class UsageError extends Error {}
 
 interface TiersOptions extends ClusterFlags {
   fromFile?: string;
+  selector?: string;
+  headers: boolean;
   namespace?: string;
   allNamespaces?: boolean;
   node?: string;
@@ -53,13 +58,13 @@ function planEvery(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], cla
   return result;
 }
 
-function explainOffline(name: string, opts: ExplainOptions, file: string): string {
+async function explainOffline(name: string, opts: ExplainOptions, file: string, io: CliIo): Promise<string> {
   const namespace = opts.namespace ?? 'default';
   const policy = readPolicy(opts.config);
-  const objects = readManifests(file);
+  const objects = await readInput(file, io);
   const pod = objects.pods.find((p) => p.name === name && p.namespace === namespace);
   if (pod === undefined) throw new InputError([problemAt([], `pods "${name}" not found in namespace ${namespace} (${file})`)]);
-  const node = opts.node === undefined ? null : readNode(opts.node);
+  const node = opts.node === undefined ? null : await loadNode(opts.node);
   if (node !== null && pod.nodeName !== node.name) {
     throw new InputError([problemAt(`pod ${namespace}/${name}`, `is on node ${pod.nodeName ?? '(none)'}, not ${node.name}`)]);
   }
@@ -87,6 +92,50 @@ async function explainLive(name: string, opts: ExplainOptions): Promise<string> 
   return explainPod(policy, pod, placed, nodePlan);
 }
 
+/** Reads a PODS input, telling the user on stderr what was noticed about it (duplicates). */
+async function readInput(path: string, io: CliIo): Promise<Manifests> {
+  const objects = await loadManifests(path);
+  for (const note of objects.notes) io.stderr(`warning: ${note}\n`);
+  return objects;
+}
+
+/** The pods `render`/`distribution` use, after telling the user on stderr about those they cannot place. */
+function nodeInputs(objects: Manifests, node: NodeInfo, file: string, io: CliIo): void {
+  const unscheduled = objects.pods.filter((p) => p.nodeName === null);
+  if (unscheduled.length > 0) {
+    const names = unscheduled.map((p) => `${p.namespace}/${p.name}`);
+    const shown = names.length > 5 ? [...names.slice(0, 5), `and ${names.length - 5} more`] : names;
+    io.stderr(`warning: ${file}: ${unscheduled.length} pod(s) without spec.nodeName (not scheduled) are not on node ${node.name}, left out: ${shown.join(', ')}\n`);
+  }
+  if (objects.workloads.length > 0) {
+    io.stderr(`warning: ${file}: ${objects.workloads.length} workload template(s) are not pods on a node, left out (preview them with tiers --from-file)\n`);
+  }
+}
+
+/** kubectl's resource name for a row: `pod/NAME`, or the workload's `deployment.apps/NAME`. */
+function resourceName(kind: string | undefined, name: string): string {
+  if (kind === undefined) return `pod/${name}`;
+  const group = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(kind) ? '.apps' : ['Job', 'CronJob'].includes(kind) ? '.batch' : '';
+  return `${kind.toLowerCase()}${group}/${name}`;
+}
+
+function selectorOf(text: string | undefined): (labels: Readonly<Record<string, string>>) => boolean {
+  try {
+    return parseSelector(text ?? '');
+  } catch (err) {
+    if (err instanceof SelectorError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** Node names are DNS subdomains: a slash or a manifest suffix means the user gave a file. */
+function nodeNameArg(value: string | undefined): string | undefined {
+  if (value !== undefined && (value.includes('/') || /\.(ya?ml|json)$/i.test(value))) {
+    throw new UsageError(`tiers --node takes a node name (e.g. worker-1), not a file ("${value}"); a Node manifest goes to render/distribution --node FILE`);
+  }
+  return value;
+}
+
 function withPolicy(configPath: string | undefined, driver?: string): Policy {
   const policy = readPolicy(configPath);
   if (driver === undefined) return policy;
@@ -96,6 +145,7 @@ function withPolicy(configPath: string | undefined, driver?: string): Policy {
 function build(io: CliIo): Command {
   const program = new Command('kubectl-temper')
     .description('Temper: each pod\'s QoS tier and scx_layered layer, and why')
+    .version(`kubectl-temper ${packageJson.version}`, '--version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError(false);
@@ -105,26 +155,35 @@ function build(io: CliIo): Command {
     .option('--from-file <pods>', 'read pods from a manifest file (YAML or JSON, - for stdin) instead of the cluster')
     .option('-n, --namespace <ns>', 'only pods in this namespace (live default: the context\'s namespace)')
     .option('-A, --all-namespaces', 'pods in every namespace (the default for --from-file)')
-    .option('--node <name>', 'only pods scheduled to this node')
+    .option('--node <name>', 'only pods scheduled to this node (a node name, not a file)')
+    .option('-l, --selector <selector>', 'only pods (or workload templates) whose labels match, e.g. app=web,tier!=low')
+    .option('--no-headers', 'omit the table header')
     .addOption(outputOption())
     .action(async (opts: TiersOptions) => {
       const fromFile = opts.config === undefined ? null : readPolicy(opts.config);
       const all = opts.allNamespaces === true;
+      const nodeName = nodeNameArg(opts.node);
+      const matches = selectorOf(opts.selector);
+      const noHeaders = !opts.headers;
       if (opts.fromFile !== undefined) {
         const policy = fromFile ?? readPolicy(undefined);
-        const objects = readManifests(opts.fromFile);
-        const pods = objects.pods.filter((p) =>
+        const objects = await readInput(opts.fromFile, io);
+        // Workload templates are previews of pods not yet scheduled: --node leaves them out.
+        const kindOf = new Map<PodInfo, string>(objects.workloads.map((w) => [w.pod, w.kind]));
+        const candidates = [...objects.pods, ...(nodeName === undefined ? objects.workloads.map((w) => w.pod) : [])];
+        const pods = candidates.filter((p) =>
           (opts.namespace === undefined || all || p.namespace === opts.namespace) &&
-          (opts.node === undefined || p.nodeName === opts.node));
-        const rows = classifyPods(policy, pods, objects.priorityClasses).map(tierRowOf);
-        io.stdout(formatTierRows(rows, opts.output, opts.namespace === undefined || all));
+          (nodeName === undefined || p.nodeName === nodeName) && matches(p.labels));
+        const placed = classifyPods(policy, pods, objects.priorityClasses);
+        const resources = placed.map((p) => resourceName(kindOf.get(p.pod), p.pod.name));
+        io.stdout(formatTierRows(placed.map(tierRowOf), opts.output, { showNamespace: opts.namespace === undefined || all, noHeaders, resources }));
         return;
       }
       const cluster = connect(opts);
       const policy = await clusterPolicy(cluster, fromFile);
       const namespace = all ? null : (opts.namespace ?? cluster.namespace);
-      const rows = classifyPods(policy, await listPods(cluster, namespace, opts.node)).map(tierRowOf);
-      io.stdout(formatTierRows(rows, opts.output, namespace === null));
+      const rows = classifyPods(policy, await listPods(cluster, namespace, nodeName, opts.selector)).map(tierRowOf);
+      io.stdout(formatTierRows(rows, opts.output, { showNamespace: namespace === null, noHeaders }));
     });
 
   configOption(program.command('render'))
@@ -132,10 +191,11 @@ function build(io: CliIo): Command {
     .requiredOption('--node <node-file>', 'the Node object (YAML or JSON)')
     .requiredOption('--pods <pods-file>', 'the pods (YAML or JSON); those with spec.nodeName = the node are used')
     .addOption(new Option('--cgroup-driver <driver>', 'kubelet cgroup driver (overrides the config)').choices([...CGROUP_DRIVERS]))
-    .action((opts: { node: string; pods: string; config?: string; cgroupDriver?: string }) => {
+    .action(async (opts: { node: string; pods: string; config?: string; cgroupDriver?: string }) => {
       const policy = withPolicy(opts.config, opts.cgroupDriver);
-      const node = readNode(opts.node);
-      const objects = readManifests(opts.pods);
+      const node = await loadNode(opts.node);
+      const objects = await readInput(opts.pods, io);
+      nodeInputs(objects, node, opts.pods, io);
       const result = planEvery(policy, node, objects.pods, objects.priorityClasses);
       io.stdout(result.configJson);
       // stdout stays the exact config bytes; what the node cannot guarantee goes to stderr
@@ -146,10 +206,11 @@ function build(io: CliIo): Command {
     .description('print the qos-distribution node annotation value for a node and its pods')
     .requiredOption('--node <node-file>', 'the Node object (YAML or JSON)')
     .requiredOption('--pods <pods-file>', 'the pods (YAML or JSON)')
-    .action((opts: { node: string; pods: string; config?: string }) => {
+    .action(async (opts: { node: string; pods: string; config?: string }) => {
       const policy = withPolicy(opts.config);
-      const node = readNode(opts.node);
-      const objects = readManifests(opts.pods);
+      const node = await loadNode(opts.node);
+      const objects = await readInput(opts.pods, io);
+      nodeInputs(objects, node, opts.pods, io);
       io.stdout(`${serializeDistribution(planEvery(policy, node, objects.pods, objects.priorityClasses).distribution)}\n`);
     });
 
@@ -162,7 +223,7 @@ function build(io: CliIo): Command {
     .option('--node <node-file>', 'offline: the Node object, to show the layer as rendered for that node')
     .action(async (kind: string, name: string, opts: ExplainOptions) => {
       if (!['pod', 'pods', 'po'].includes(kind)) throw new UsageError(`explain: unsupported kind "${kind}"; use: explain pod NAME`);
-      io.stdout(opts.fromFile === undefined ? await explainLive(name, opts) : explainOffline(name, opts, opts.fromFile));
+      io.stdout(opts.fromFile === undefined ? await explainLive(name, opts) : await explainOffline(name, opts, opts.fromFile, io));
     });
 
   registerConfigCommand(program, io);

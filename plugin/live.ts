@@ -95,12 +95,12 @@ export async function clusterCall<T>(cluster: Cluster, what: string, fn: () => P
   }
 }
 
-/** Pods in one namespace (or all with `namespace` null), optionally only those on one node. */
-export async function listPods(cluster: Cluster, namespace: string | null, node?: string): Promise<PodInfo[]> {
+/** Pods in one namespace (or all with `namespace` null), optionally only those on one node or matching a label selector. */
+export async function listPods(cluster: Cluster, namespace: string | null, node?: string, labelSelector?: string): Promise<PodInfo[]> {
   const fieldSelector = node === undefined ? undefined : `spec.nodeName=${node}`;
   const list = await clusterCall(cluster, 'list pods', () => (namespace === null
-    ? cluster.core.listPodForAllNamespaces({ fieldSelector })
-    : cluster.core.listNamespacedPod({ namespace, fieldSelector })));
+    ? cluster.core.listPodForAllNamespaces({ fieldSelector, labelSelector })
+    : cluster.core.listNamespacedPod({ namespace, fieldSelector, labelSelector })));
   return list.items.map((p, i) => podFromObject(p, `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? String(i)}`));
 }
 

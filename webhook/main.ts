@@ -1,27 +1,25 @@
 #!/usr/bin/env node
 // temper-webhook: serves POST /mutate over HTTPS until SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadKubeConfig } from '../adapters/kubeconfig.ts';
 import { jsonLogger } from '../adapters/log.ts';
+import { programArgs } from '../adapters/program-args.ts';
 import { defaultPolicy, parsePolicy } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { watchClasses } from './classes.ts';
 import { listenWebhook } from './server.ts';
 
-const log = jsonLogger('webhook');
-const { values } = parseArgs({
-  options: {
-    config: { type: 'string' },
-    'tls-cert': { type: 'string', default: '/etc/temper/tls/tls.crt' },
-    'tls-key': { type: 'string', default: '/etc/temper/tls/tls.key' },
-    host: { type: 'string', default: '0.0.0.0' },
-    port: { type: 'string', default: '8443' },
-    kubeconfig: { type: 'string' },
-    // Send Critical pods to this scheduler (the chart's scheduler.setSchedulerName); empty: never.
-    'critical-scheduler-name': { type: 'string', default: '' },
-  },
+const values = programArgs('temper-webhook', 'The QoS-defaulting admission webhook: serves POST /mutate over HTTPS until SIGTERM.', {
+  config: { type: 'string', arg: 'file', help: 'Temper configuration (TOML); defaults apply when omitted' },
+  'tls-cert': { type: 'string', arg: 'file', default: '/etc/temper/tls/tls.crt', help: 'serving certificate (PEM)' },
+  'tls-key': { type: 'string', arg: 'file', default: '/etc/temper/tls/tls.key', help: 'serving key (PEM)' },
+  host: { type: 'string', arg: 'address', default: '0.0.0.0', help: 'address to listen on' },
+  port: { type: 'string', arg: 'port', default: '8443', help: 'HTTPS port' },
+  kubeconfig: { type: 'string', arg: 'file', help: 'kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)' },
+  // Send Critical pods to this scheduler (the chart's scheduler.setSchedulerName); empty: never.
+  'critical-scheduler-name': { type: 'string', arg: 'name', default: '', help: 'send Critical pods to this scheduler (empty: never)' },
 });
+const log = jsonLogger('webhook');
 
 try {
   const policy = values.config === undefined ? defaultPolicy() : parsePolicy(readFileSync(values.config, 'utf8'), values.config);
