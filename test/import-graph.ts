@@ -24,14 +24,19 @@ export function sourceFiles(root: string, dir = root): string[] {
   return out.sort();
 }
 
-/** The relative specifiers a file imports, as written. */
-export function importsOf(source: string): string[] {
+/** Every specifier a file imports, as written: relative files, packages and `node:` builtins. */
+export function specifiersOf(source: string): string[] {
   const out: string[] = [];
   for (const m of source.matchAll(SPECIFIER)) {
     const spec = m[1] ?? m[2] ?? m[3];
-    if (spec !== undefined && spec.startsWith('.')) out.push(spec);
+    if (spec !== undefined) out.push(spec);
   }
   return out;
+}
+
+/** The relative specifiers a file imports, as written. */
+export function importsOf(source: string): string[] {
+  return specifiersOf(source).filter((spec) => spec.startsWith('.'));
 }
 
 /** file → the repository files it imports (relative to `root`). */
