@@ -37,6 +37,7 @@ failed += step('typecheck (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json']) 
 
 // Test infrastructure, installed into caches outside the repo (idempotent; seconds when cached).
 failed += step('install: kube-apiserver, etcd, controller-manager, scheduler (Go modules)', process.execPath, [join(root, 'dev', 'controlplane', 'install-k8s.ts')]) === 0 ? 0 : 1;
+failed += step('install: kubectl (Go modules) for the plugin\'s single-executable test', process.execPath, [join(root, 'dev', 'controlplane', 'install-k8s.ts'), 'kubectl']) === 0 ? 0 : 1;
 failed += step('install: scx_layered (crates.io, clang-22)', 'bash', [join(root, 'bpf', 'install-scx.sh')]) === 0 ? 0 : 1;
 failed += step('install: sched_ext test kernel (Debian sid, private apt) and qemu', 'bash', [join(root, 'bpf', 'install-kernel.sh')]) === 0 ? 0 : 1;
 failed += step('install: helm (Go modules) for the chart tests', process.execPath, [join(root, 'dev', 'install-helm.ts')]) === 0 ? 0 : 1;

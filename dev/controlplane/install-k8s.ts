@@ -4,8 +4,12 @@
 // The versions come from the pinned go.mod files under dev/controlplane/k8s/ (the three Kubernetes
 // binaries are `tool` directives of the one apiserver module), so bumping a version is a go.mod
 // edit. Idempotent: skips the build when all binaries and a matching stamp exist.
+// kubectl (for the plugin's test through a real `kubectl temper`) is built from the same module
+// at the same version into the same directory, with its own stamp, so adding it never rebuilt
+// the control plane; its package needs nothing the module does not already require.
 //
 //   node dev/controlplane/install-k8s.ts         # build if needed, print the binary paths
+//   node dev/controlplane/install-k8s.ts kubectl # the same for kubectl
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -112,9 +116,8 @@ function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)}s`;
 }
 
-/** Returns absolute paths of the Kubernetes binaries and etcd, building them first if they are not cached. */
-export async function ensureK8sBinaries(): Promise<K8sBinaries> {
-  const started = Date.now();
+/** The pinned versions, the Kubernetes link flags and the cache directory they are built into. */
+async function buildTarget(): Promise<{ k8s: string; etcd: string; kubeLdflags: string; dir: string }> {
   const k8s = await pinnedVersion(apiserverModule, 'k8s.io/kubernetes');
   const etcd = await pinnedVersion(etcdModule, 'go.etcd.io/etcd/server/v3');
   const [major, minor] = k8s.replace(/^v/, '').split('.');
@@ -127,10 +130,50 @@ export async function ensureK8sBinaries(): Promise<K8sBinaries> {
     `-X ${versionPkg}.gitMinor=${minor}`,
     `-X ${versionPkg}.gitTreeState=clean`,
   ].join(' ');
+  const cacheRoot = process.env.TEMPER_CACHE || join(homedir(), '.cache', 'temper');
+  return { k8s, etcd, kubeLdflags, dir: join(cacheRoot, 'k8s', `${k8s}-${etcd}`) };
+}
+
+/**
+ * Returns the absolute path of kubectl at the control plane's Kubernetes version, building it
+ * first if it is not cached (cold: a few minutes on 2 cores; most of its packages are shared
+ * with kube-apiserver in Go's build cache).
+ */
+export async function ensureKubectl(): Promise<string> {
+  const started = Date.now();
+  const { k8s, kubeLdflags, dir } = await buildTarget();
+  const bin = join(dir, 'kubectl');
+  const stampPath = join(dir, 'STAMP.kubectl');
+  const hash = createHash('sha256');
+  hash.update(await readFile(join(apiserverModule, 'go.mod')));
+  hash.update(await readFile(join(apiserverModule, 'go.sum')));
+  hash.update(kubeLdflags);
+  const stamp = `kubectl ${k8s}\ninputs sha256:${hash.digest('hex')}\n`;
+  if (existsSync(bin) && existsSync(stampPath) && await readFile(stampPath, 'utf8') === stamp) {
+    log(`kubectl ${k8s} is cached in ${dir} (${seconds(started)})`);
+    return bin;
+  }
+  await mkdir(dir, { recursive: true });
+  await rm(stampPath, { force: true });
+  const staging = join(dir, `.build-kubectl-${process.pid}`);
+  await mkdir(staging, { recursive: true });
+  try {
+    await buildBinaries(`kubectl ${k8s}`, ['k8s.io/kubernetes/cmd/kubectl'], apiserverModule, join(staging, 'kubectl'), kubeLdflags);
+    await rename(join(staging, 'kubectl'), bin);
+    await writeFile(stampPath, stamp);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  log(`done in ${seconds(started)}`);
+  return bin;
+}
+
+/** Returns absolute paths of the Kubernetes binaries and etcd, building them first if they are not cached. */
+export async function ensureK8sBinaries(): Promise<K8sBinaries> {
+  const started = Date.now();
+  const { k8s, etcd, kubeLdflags, dir } = await buildTarget();
   const etcdLdflags = '-s -w';
 
-  const cacheRoot = process.env.TEMPER_CACHE || join(homedir(), '.cache', 'temper');
-  const dir = join(cacheRoot, 'k8s', `${k8s}-${etcd}`);
   const bins: K8sBinaries = {
     kubeApiserver: join(dir, kubeCommands.kubeApiserver),
     kubeControllerManager: join(dir, kubeCommands.kubeControllerManager),
@@ -172,8 +215,8 @@ export async function ensureK8sBinaries(): Promise<K8sBinaries> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    const bins = await ensureK8sBinaries();
-    process.stdout.write(`${Object.values(bins).join('\n')}\n`);
+    const bins = process.argv[2] === 'kubectl' ? [await ensureKubectl()] : Object.values(await ensureK8sBinaries());
+    process.stdout.write(`${bins.join('\n')}\n`);
   } catch (err) {
     process.stderr.write(`install-k8s: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
