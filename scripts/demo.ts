@@ -4,23 +4,19 @@
 // and generation, the node annotations it publishes, its gRPC answer and the dashboard URL. On a
 // kernel without sched_ext the agent says `unavailable`: pods are tiered, nothing is enforced.
 // Runs until Ctrl-C; `--once` sets everything up, prints, and exits.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { defaultPolicy } from '../core/config.ts';
-import { isRecord } from '../core/errors.ts';
 import { main as kubectlTemper } from '../plugin/cli.ts';
 import { temperKeys } from '../core/names.ts';
 import { grpcLayeredConfig, startAgentProcess, until } from '../dev/harness/agent.ts';
+import { createExamplePods } from '../dev/harness/examples.ts';
 import { installPriorityClasses, registerWebhook, startWebhookProcess, waitUntilWebhookEffective } from '../dev/harness/webhook.ts';
-import { ensureNamespace, startControlPlane } from '../dev/controlplane/controlplane.ts';
+import { startControlPlane } from '../dev/controlplane/controlplane.ts';
 import { ensureK8sBinaries } from '../dev/controlplane/install-k8s.ts';
 
 const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
 const say = (s: string): void => { process.stdout.write(s); };
-const repo = join(import.meta.dirname, '..');
 const policy = defaultPolicy();
 
 say('Temper demo: building or reusing kube-apiserver and etcd (the first run builds them from Go modules, about 10-15 minutes)...\n');
@@ -48,19 +44,8 @@ try {
   await waitUntilWebhookEffective(cp.kc, policy, 'default');
   say(`Control plane ${cp.server}, node ${cp.nodeName}; PriorityClasses and the QoS-defaulting webhook (${webhook.url}) installed.\n`);
 
-  // The example pods, as manifests: no uid, status or priority (the API server and the webhook fill them in).
   const core = cp.kc.makeApiClient(CoreV1Api);
-  const docs = parseAllDocuments(readFileSync(join(repo, 'manifests', 'examples', 'pods.yaml'), 'utf8')).map((d) => d.toJS() as unknown);
-  let created = 0;
-  for (const doc of docs) {
-    if (!isRecord(doc) || !isRecord(doc.metadata) || !isRecord(doc.spec) || isRecord(doc.status) && doc.status.phase === 'Succeeded') continue;
-    const namespace = String(doc.metadata.namespace ?? 'default');
-    await ensureNamespace(cp.kc, namespace);
-    const { priority: _priority, ...spec } = doc.spec;
-    const body = { metadata: { name: doc.metadata.name, namespace }, spec: { ...spec, nodeName: cp.nodeName } } as V1Pod;
-    await core.createNamespacedPod({ namespace, body });
-    created++;
-  }
+  const created = await createExamplePods(cp.kc, cp.nodeName);
   say(`Created ${created} example pods on ${cp.nodeName}; pods without a class were defaulted by the webhook.\n\n$ kubectl temper tiers -A\n`);
   const code = await kubectlTemper(['tiers', '-A', '--kubeconfig', cp.kubeconfigPath], { stdout: say, stderr: (s) => process.stderr.write(s) });
   if (code !== 0) await shutdown(code);
