@@ -4,9 +4,9 @@
 // The versions come from the pinned go.mod files under dev/controlplane/k8s/ (the three Kubernetes
 // binaries are `tool` directives of the one apiserver module), so bumping a version is a go.mod
 // edit. Idempotent: skips the build when all binaries and a matching stamp exist.
-// kubectl (for the plugin's test through a real `kubectl temper`) is built from the same module
-// at the same version into the same directory, with its own stamp, so adding it never rebuilt
-// the control plane; its package needs nothing the module does not already require.
+// kubectl (for the plugin's test through a real `kubectl temper`) is built from its own module
+// (dev/controlplane/k8s/kubectl, pinned to the same Kubernetes version, checked) into the same
+// directory with its own stamp, so adding it never invalidated the cached control plane.
 //
 //   node dev/controlplane/install-k8s.ts         # build if needed, print the binary paths
 //   node dev/controlplane/install-k8s.ts kubectl # the same for kubectl
@@ -39,6 +39,7 @@ export class K8sInstallError extends Error {
 const modulesDir = fileURLToPath(new URL('./k8s/', import.meta.url));
 const apiserverModule = join(modulesDir, 'apiserver');
 const etcdModule = join(modulesDir, 'etcd');
+const kubectlModule = join(modulesDir, 'kubectl');
 
 function log(msg: string): void {
   process.stderr.write(`[install-k8s] ${msg}\n`);
@@ -142,11 +143,13 @@ async function buildTarget(): Promise<{ k8s: string; etcd: string; kubeLdflags: 
 export async function ensureKubectl(): Promise<string> {
   const started = Date.now();
   const { k8s, kubeLdflags, dir } = await buildTarget();
+  const pinned = await pinnedVersion(kubectlModule, 'k8s.io/kubernetes');
+  if (pinned !== k8s) throw new K8sInstallError(`${kubectlModule}/go.mod pins k8s.io/kubernetes ${pinned}, the control plane ${k8s}: keep them equal`);
   const bin = join(dir, 'kubectl');
   const stampPath = join(dir, 'STAMP.kubectl');
   const hash = createHash('sha256');
-  hash.update(await readFile(join(apiserverModule, 'go.mod')));
-  hash.update(await readFile(join(apiserverModule, 'go.sum')));
+  hash.update(await readFile(join(kubectlModule, 'go.mod')));
+  hash.update(await readFile(join(kubectlModule, 'go.sum')));
   hash.update(kubeLdflags);
   const stamp = `kubectl ${k8s}\ninputs sha256:${hash.digest('hex')}\n`;
   if (existsSync(bin) && existsSync(stampPath) && await readFile(stampPath, 'utf8') === stamp) {
@@ -158,7 +161,7 @@ export async function ensureKubectl(): Promise<string> {
   const staging = join(dir, `.build-kubectl-${process.pid}`);
   await mkdir(staging, { recursive: true });
   try {
-    await buildBinaries(`kubectl ${k8s}`, ['k8s.io/kubernetes/cmd/kubectl'], apiserverModule, join(staging, 'kubectl'), kubeLdflags);
+    await buildBinaries(`kubectl ${k8s}`, ['k8s.io/kubernetes/cmd/kubectl'], kubectlModule, join(staging, 'kubectl'), kubeLdflags);
     await rename(join(staging, 'kubectl'), bin);
     await writeFile(stampPath, stamp);
   } finally {
