@@ -5,7 +5,7 @@ import { main } from './cli.ts';
 
 // Bundled, the dependencies' code no longer sits in node_modules, where Node keeps their
 // deprecation warnings (url.parse, punycode) quiet; a user of the binary cannot act on them.
-process.noDeprecation = true;
+(process as NodeJS.Process & { noDeprecation?: boolean }).noDeprecation = true;
 
 const write = (stream: NodeJS.WriteStream) => (text: string): void => {
   stream.write(text);
