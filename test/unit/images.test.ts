@@ -76,6 +76,7 @@ const builtins = new Set(builtinModules);
 describe.each([
   { image: 'agent', template: 'agent-daemonset.yaml', entry: 'agent/main.ts', assets: ['agent/dashboard', 'agent/proto'] },
   { image: 'webhook', template: 'webhook-deployment.yaml', entry: 'webhook/main.ts', assets: [] },
+  { image: 'scheduler', template: 'scheduler.yaml', entry: 'scheduler/main.ts', assets: [] },
 ])('manifests/images/$image.Containerfile', ({ image, template, entry, assets }) => {
   const cf = parseContainerfile(read(`manifests/images/${image}.Containerfile`));
   /** Where a repository path lands in the image, if a COPY puts it there. */
