@@ -11,6 +11,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // A hang guard, not a speed check: some unit tests spawn processes (patch, eslint, the
+          // CLI) and take several seconds on a loaded 2-core machine.
+          testTimeout: 30_000,
           include: ['core/**/*.test.ts', 'adapters/**/*.test.ts', 'scheduler/**/*.test.ts', 'plugin/**/*.test.ts', 'webhook/**/*.test.ts', 'agent/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
         },
