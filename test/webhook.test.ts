@@ -139,17 +139,17 @@ describe('mutating webhook against a real kube-apiserver', () => {
     }
   }, 60_000);
 
-  it('answers bad input with HTTP 400 and a clear message, and keeps serving', async () => {
+  it('answers bad input with HTTP 400 (413 when too large) and a clear message, and keeps serving', async () => {
     const mutate = `${webhook.url}/mutate`;
-    const cases: [string | Buffer, string][] = [
-      ['{not json', 'request body is not JSON'],
-      [JSON.stringify({ kind: 'Pod', apiVersion: 'v1' }), 'expected kind AdmissionReview'],
-      [JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', request: { operation: 'CREATE' } }), 'request.uid is required'],
-      [Buffer.alloc(4 * 1024 * 1024, 0x20), 'request body exceeds'],
+    const cases: [string | Buffer, number, string][] = [
+      ['{not json', 400, 'request body is not JSON'],
+      [JSON.stringify({ kind: 'Pod', apiVersion: 'v1' }), 400, 'expected kind AdmissionReview'],
+      [JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', request: { operation: 'CREATE' } }), 400, 'request.uid is required'],
+      [Buffer.alloc(4 * 1024 * 1024, 0x20), 413, 'request body exceeds'],
     ];
-    for (const [body, message] of cases) {
+    for (const [body, status, message] of cases) {
       const r = await httpsPost(mutate, webhook.caPem, body);
-      expect(r.status, String(body).slice(0, 40)).toBe(400);
+      expect(r.status, String(body).slice(0, 40)).toBe(status);
       expect(JSON.parse(r.body).error).toContain(message);
     }
     expect((await httpsGet(`${webhook.url}/healthz`, webhook.caPem)).status).toBe(200);

@@ -3,9 +3,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { ResilienceOptions } from '../adapters/informer.ts';
 import type { Logger } from '../adapters/log.ts';
 import { watchPriorityClasses } from '../adapters/watches.ts';
-import { classInfo, classInfos } from '../adapters/priority-classes.ts';
+import { classInfos } from '../adapters/priority-classes.ts';
 import type { ClassCatalog } from '../core/admission.ts';
 import { globalDefaultClass } from '../core/admission.ts';
+import type { PriorityClassInfo } from '../core/types.ts';
 
 export interface WatchedClasses extends ClassCatalog {
   /** True once the first list has arrived. */
@@ -19,13 +20,18 @@ export interface WatchedClasses extends ClassCatalog {
  * (the webhook's readiness) turns true once a list has arrived.
  */
 export function watchClasses(kc: KubeConfig, log: Logger, options: ResilienceOptions = {}): WatchedClasses {
-  const informer = watchPriorityClasses(kc, log, () => undefined, { resilience: options });
+  // Parsed once per change, not per admission: lookups are a Map read.
+  let byName = new Map<string, PriorityClassInfo>();
+  let globalDefault: PriorityClassInfo | undefined;
+  const refresh = (): void => {
+    const infos = classInfos(informer.list());
+    byName = new Map(infos.map((c) => [c.name, c]));
+    globalDefault = globalDefaultClass(infos);
+  };
+  const informer = watchPriorityClasses(kc, log, refresh, { resilience: options });
   return {
-    get: (name) => {
-      const pc = informer.get(name);
-      return pc === undefined ? undefined : classInfo(pc);
-    },
-    globalDefault: () => globalDefaultClass(classInfos(informer.list())),
+    get: (name) => byName.get(name),
+    globalDefault: () => globalDefault,
     synced: informer.synced,
     stop: informer.stop,
   };

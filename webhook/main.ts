@@ -25,7 +25,7 @@ try {
   const policy = values.config === undefined ? defaultPolicy() : parsePolicy(readFileSync(values.config, 'utf8'), values.config);
   const kc = loadKubeConfig({ kubeconfig: values.kubeconfig });
   const classes = watchClasses(kc, log);
-  const tls = { cert: readFileSync(values['tls-cert'], 'utf8'), key: readFileSync(values['tls-key'], 'utf8') };
+  const tls = { certFile: values['tls-cert'], keyFile: values['tls-key'] };
   const server = await listenWebhook({ policy, catalog: classes, ready: classes.synced, log, criticalSchedulerName: values['critical-scheduler-name'] || null }, tls, values.host, Number(values.port));
   log.info('webhook listening', { host: values.host, port: server.port });
   let stopping = false;

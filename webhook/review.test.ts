@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadReviewError, allowResponse, parseReview, withClassFields } from './review.ts';
+import jsonpatch, { type Operation } from 'fast-json-patch';
+import { BadReviewError, allowResponseJson, classPatch, parseReview } from './review.ts';
 
 const review = (request: unknown) => ({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
 
@@ -24,23 +25,31 @@ describe('parseReview', () => {
   });
 });
 
-describe('allowResponse', () => {
-  const pod = { metadata: { name: 'a' }, spec: { containers: [{ name: 'c' }], priority: 0, preemptionPolicy: 'PreemptLowerPriority' } };
-  it('patches exactly the three class fields, computed by diffing', () => {
-    const mutated = withClassFields(pod, { priorityClassName: 'infera-background', priority: -101, preemptionPolicy: 'Never' });
-    const res = allowResponse('u1', pod, mutated).response as Record<string, unknown>;
-    expect(res).toMatchObject({ uid: 'u1', allowed: true, patchType: 'JSONPatch' });
-    const ops = JSON.parse(Buffer.from(res.patch as string, 'base64').toString()) as unknown[];
-    expect(ops).toEqual(expect.arrayContaining([
-      { op: 'replace', path: '/spec/priority', value: -101 },
-      { op: 'replace', path: '/spec/preemptionPolicy', value: 'Never' },
-      { op: 'add', path: '/spec/priorityClassName', value: 'infera-background' },
-    ]));
-    expect(ops).toHaveLength(3);
-    expect(pod.spec).not.toHaveProperty('priorityClassName'); // the original is untouched
+describe('allowResponseJson', () => {
+  const fields = { priorityClassName: 'infera-background', priority: -101, preemptionPolicy: 'Never' };
+  const decode = (json: string): { response: Record<string, unknown>; ops: Operation[] } => {
+    const review = JSON.parse(json) as { apiVersion: string; kind: string; response: Record<string, unknown> };
+    expect([review.apiVersion, review.kind]).toEqual(['admission.k8s.io/v1', 'AdmissionReview']);
+    const ops = review.response.patch === undefined ? [] : JSON.parse(Buffer.from(review.response.patch as string, 'base64').toString()) as Operation[];
+    return { response: review.response, ops };
+  };
+  it.each([
+    ['stamped by the Priority plugin', { metadata: { name: 'a' }, spec: { containers: [{ name: 'c' }], priority: 0, preemptionPolicy: 'PreemptLowerPriority' } }],
+    ['with no class fields', { metadata: { name: 'a' }, spec: { containers: [{ name: 'c' }] } }],
+    ['with no spec at all', { metadata: { name: 'a' } }],
+  ])('the patch applied to a pod %s sets exactly the three class fields', (_, pod: Record<string, unknown>) => {
+    const { response, ops } = decode(allowResponseJson('u1', { fields, hasSpec: 'spec' in pod }));
+    expect(response).toMatchObject({ uid: 'u1', allowed: true, patchType: 'JSONPatch' });
+    const patched = jsonpatch.applyPatch(structuredClone(pod), ops, true, false).newDocument as Record<string, unknown>;
+    const spec = (pod.spec ?? {}) as Record<string, unknown>;
+    expect(patched).toEqual({ ...pod, spec: { ...spec, ...fields } });
+    expect(ops.every((o) => o.path === '/spec' || o.path.startsWith('/spec/'))).toBe(true);
   });
-  it('no patch when nothing changed; warnings pass through', () => {
-    const res = allowResponse('u2', pod, structuredClone(pod), ['w']).response as Record<string, unknown>;
-    expect(res).toEqual({ uid: 'u2', allowed: true, warnings: ['w'] });
+  it('computes each patch once and reuses it', () => {
+    expect(classPatch({ fields, hasSpec: true })).toBe(classPatch({ fields: { ...fields }, hasSpec: true }));
+    expect(classPatch({ fields, hasSpec: true })).not.toBe(classPatch({ fields, hasSpec: false }));
+  });
+  it('no patch when there is nothing to set; warnings pass through', () => {
+    expect(decode(allowResponseJson('u2', null, ['w'])).response).toEqual({ uid: 'u2', allowed: true, warnings: ['w'] });
   });
 });

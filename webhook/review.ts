@@ -1,6 +1,6 @@
 /**
  * AdmissionReview in and out: validating the request body once, and building the response
- * with a JSON Patch computed by diffing the mutated copy (never hand-built paths).
+ * with a JSON Patch computed by diffing (never hand-built paths), once per class.
  */
 import jsonpatch from 'fast-json-patch';
 import type { ClassFields } from '../core/admission.ts';
@@ -44,31 +44,49 @@ export function parseReview(body: unknown): AdmissionRequest {
   };
 }
 
-/** The pod object with the three class fields set; the original is left untouched. */
-export function withClassFields(pod: Record<string, unknown>, fields: ClassFields): Record<string, unknown> {
-  const copy = structuredClone(pod);
-  const spec = isRecord(copy.spec) ? copy.spec : {};
-  copy.spec = { ...spec, priorityClassName: fields.priorityClassName, priority: fields.priority, preemptionPolicy: fields.preemptionPolicy };
-  return copy;
+/** What a defaulted pod's patch sets: the class fields, and whether the pod already has a `spec`. */
+export interface ClassPatch {
+  readonly fields: ClassFields;
+  readonly hasSpec: boolean;
 }
 
-/** The pod object with `spec.schedulerName` set; the original is left untouched. */
-export function withSchedulerName(pod: Record<string, unknown>, schedulerName: string): Record<string, unknown> {
-  const copy = structuredClone(pod);
-  copy.spec = { ...(isRecord(copy.spec) ? copy.spec : {}), schedulerName };
-  return copy;
+/** A patch that sets `spec.schedulerName` (Critical pods sent to Temper's scheduler). */
+export interface SchedulerPatch {
+  readonly schedulerName: string;
+  readonly hasSpec: boolean;
 }
 
-/** An allowing response; with a patch when `mutated` differs from `original`. */
-export function allowResponse(uid: string, original: Record<string, unknown> | null, mutated: Record<string, unknown> | null, warnings: readonly string[] = []): Record<string, unknown> {
+// A handful of classes and schedulers exist, so the base64 patches are computed once each and reused.
+const patchCache = new Map<string, string>();
+
+/**
+ * The base64 JSON Patch setting `fields` under `spec`, computed once per (fields, hasSpec) by
+ * diffing (never hand-built paths). Every op is `add`, which RFC 6902 defines to replace an
+ * existing member: the Priority plugin has already stamped priority and preemptionPolicy.
+ */
+function specPatch(fields: Readonly<Record<string, string | number>>, hasSpec: boolean): string {
+  const key = JSON.stringify([fields, hasSpec]);
+  let b64 = patchCache.get(key);
+  if (b64 === undefined) {
+    b64 = Buffer.from(JSON.stringify(jsonpatch.compare(hasSpec ? { spec: {} } : {}, { spec: { ...fields } }))).toString('base64');
+    if (patchCache.size < 1024) patchCache.set(key, b64);
+  }
+  return b64;
+}
+
+/** The base64 JSON Patch setting the three class fields (cached, see specPatch). */
+export function classPatch(patch: ClassPatch): string {
+  const { fields, hasSpec } = patch;
+  return specPatch({ priorityClassName: fields.priorityClassName, priority: fields.priority, preemptionPolicy: fields.preemptionPolicy }, hasSpec);
+}
+
+/** An allowing AdmissionReview response as JSON text; with the class or scheduler patch when given. */
+export function allowResponseJson(uid: string, patch: ClassPatch | SchedulerPatch | null, warnings: readonly string[] = []): string {
   const response: Record<string, unknown> = { uid, allowed: true };
-  if (original !== null && mutated !== null) {
-    const ops = jsonpatch.compare(original, mutated);
-    if (ops.length > 0) {
-      response.patchType = 'JSONPatch';
-      response.patch = Buffer.from(JSON.stringify(ops)).toString('base64');
-    }
+  if (patch !== null) {
+    response.patchType = 'JSONPatch';
+    response.patch = 'schedulerName' in patch ? specPatch({ schedulerName: patch.schedulerName }, patch.hasSpec) : classPatch(patch);
   }
   if (warnings.length > 0) response.warnings = [...warnings];
-  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+  return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
 }

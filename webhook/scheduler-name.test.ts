@@ -1,16 +1,17 @@
-// The webhook's option to send Critical pods to Temper's scheduler, through the real express app.
+// The webhook's option to send Critical pods to Temper's scheduler, through the real request listener.
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podObject } from '../test/builders.ts';
 import { silentLogger } from '../adapters/log.ts';
 import type { ClassCatalog } from '../core/admission.ts';
 import { defaultPolicy, tierClasses } from '../core/config.ts';
-import { webhookApp } from './server.ts';
+import { webhookHandler } from './server.ts';
 
 const policy = defaultPolicy();
 const classes = tierClasses(policy);
 const catalog: ClassCatalog = { get: (n) => classes.find((c) => c.name === n), globalDefault: () => undefined };
-let server: ReturnType<ReturnType<typeof webhookApp>['app']['listen']>;
+let server: Server;
 let base: string;
 
 async function admit(pod: Record<string, unknown>): Promise<{ patch: unknown[] | null }> {
@@ -21,8 +22,8 @@ async function admit(pod: Record<string, unknown>): Promise<{ patch: unknown[] |
 }
 
 beforeAll(async () => {
-  const { app } = webhookApp({ policy, catalog, ready: () => true, log: silentLogger, criticalSchedulerName: 'temper-scheduler' });
-  server = app.listen(0, '127.0.0.1');
+  const { handle } = webhookHandler({ policy, catalog, ready: () => true, log: silentLogger, criticalSchedulerName: 'temper-scheduler' });
+  server = createServer(handle).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

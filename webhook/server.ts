@@ -1,21 +1,30 @@
 /**
- * The mutating admission webhook over HTTPS (express): POST /mutate defaults priorityClassName
- * (with priority and preemptionPolicy) for pods created without one; /healthz, /readyz and
- * Prometheus /metrics; graceful shutdown.
+ * The mutating admission webhook over HTTPS: POST /mutate defaults priorityClassName (with
+ * priority and preemptionPolicy) for pods created without one; /healthz, /readyz and Prometheus
+ * /metrics; graceful shutdown; the serving certificate reloaded when its files change.
+ *
+ * The admission path is a plain node:https request listener that waits on nothing but memory:
+ * no framework, no log line for an ordinary admission (only rate-limited warnings), metrics as
+ * integer counters rendered at scrape time, and patches precomputed per class (review.ts).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from 'node:https';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { NextFunction, Request, Response } from 'express';
-import express from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClassCatalog } from '../core/admission.ts';
 import { decideDefault, schedulerNameFor } from '../core/admission.ts';
 import type { Policy } from '../core/config.ts';
 import { InputError, isRecord } from '../core/errors.ts';
 import { podFromObject } from '../core/objects.ts';
 import type { Logger } from '../adapters/log.ts';
-import { BadReviewError, allowResponse, parseReview, withClassFields, withSchedulerName } from './review.ts';
+import { throttledLogger } from '../adapters/log.ts';
+import { AdmissionStats, OUTCOMES, type Outcome } from './stats.ts';
+import { BadReviewError, allowResponseJson, parseReview } from './review.ts';
+import { type ServingCertificate, watchServingCertificate } from './tls.ts';
+
+export type { Outcome };
+export { OUTCOMES };
 
 /** Largest AdmissionReview accepted; the API server itself caps request bodies at 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -30,127 +39,184 @@ export interface WebhookDeps {
   readonly criticalSchedulerName?: string | null;
 }
 
-export type Outcome = 'mutated' | 'unchanged' | 'warned' | 'invalid' | 'error';
+export interface WebhookHandler {
+  /** The node:http(s) request listener. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly registry: Registry;
+  readonly stats: AdmissionStats;
+}
 
-/** Builds the express app; exported separately from the listener so tests can drive it. */
-export function webhookApp(deps: WebhookDeps): { app: express.Express; registry: Registry } {
+const TEXT = { 'content-type': 'text/plain; charset=utf-8' } as const;
+const JSON_TYPE = { 'content-type': 'application/json' } as const;
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const errorJson = (message: string): string => JSON.stringify({ error: message });
+
+/** Builds the request listener; exported separately from the listener so tests and benchmarks can drive it. */
+export function webhookHandler(deps: WebhookDeps): WebhookHandler {
   const registry = deps.registry ?? new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'temper_webhook_' });
-  const admissions = new Counter({ name: 'temper_webhook_admissions_total', help: 'Admission requests by outcome', labelNames: ['outcome'], registers: [registry] });
-  const latency = new Histogram({
-    name: 'temper_webhook_admission_duration_seconds', help: 'Time to answer an admission request', labelNames: ['outcome'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
-  });
-  for (const o of ['mutated', 'unchanged', 'warned', 'invalid', 'error'] as const) admissions.inc({ outcome: o }, 0);
+  const stats = new AdmissionStats();
+  // A flood of bad requests or undefaultable pods must not turn into a flood of synchronous writes.
+  const log = throttledLogger(deps.log, 10_000);
+  const replaceGlobalDefault = deps.policy.webhook.replaceGlobalDefault;
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/healthz', (_req, res) => { res.type('text/plain').send('ok\n'); });
-  app.get('/readyz', (_req, res) => {
-    if (deps.ready()) res.type('text/plain').send('ok\n');
-    else res.status(503).type('text/plain').send('priorityclass cache not synced\n');
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
-
-  app.post('/mutate', express.json({ limit: MAX_BODY_BYTES, type: () => true }), (req: Request, res: Response) => {
-    const started = process.hrtime.bigint();
-    const finish = (outcome: Outcome, status: number, body: unknown): void => {
-      admissions.inc({ outcome });
-      latency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-      res.status(status).json(body);
-    };
+  const admit = (body: Buffer): { outcome: Outcome; status: number; json: string } => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return { outcome: 'invalid', status: 400, json: errorJson(`request body is not JSON: ${err instanceof Error ? err.message : String(err)}`) };
+    }
     let review;
     try {
-      review = parseReview(req.body);
+      review = parseReview(parsed);
     } catch (err) {
       if (!(err instanceof BadReviewError)) throw err;
-      deps.log.warn('bad admission review', { error: err.message });
-      finish('invalid', 400, { error: err.message });
-      return;
+      log.warn('bad admission review', { error: err.message });
+      return { outcome: 'invalid', status: 400, json: errorJson(err.message) };
     }
     if (review.operation !== 'CREATE' || review.kind !== 'Pod' || review.group !== '' || review.subResource !== null || review.object === null) {
-      finish('unchanged', 200, allowResponse(review.uid, null, null));
-      return;
+      return { outcome: 'unchanged', status: 200, json: allowResponseJson(review.uid, null) };
     }
     // At admission the API server has not yet assigned name (generateName) or uid; the pod's
-    // namespace comes from the request.
-    const view = structuredClone(review.object);
-    const meta = isRecord(view.metadata) ? view.metadata : {};
-    view.metadata = { ...meta, namespace: review.namespace || meta.namespace, name: meta.name ?? `${String(meta.generateName ?? 'pod-')}(generated)` };
+    // namespace comes from the request. core only reads the object, so a shallow view suffices.
+    const object = review.object;
+    const meta = isRecord(object.metadata) ? object.metadata : {};
+    const view = { ...object, metadata: { ...meta, namespace: review.namespace || meta.namespace, name: meta.name ?? `${String(meta.generateName ?? 'pod-')}(generated)` } };
     let pod;
     try {
       pod = podFromObject(view, `pod ${review.namespace}/${String(meta.name ?? meta.generateName ?? '')}`);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       // Never block a pod over a webhook parsing problem: admit it unchanged and say why.
-      deps.log.warn('pod not understood; admitted unchanged', { uid: review.uid, error: err.message });
-      finish('warned', 200, allowResponse(review.uid, null, null, [`temper: pod not defaulted: ${err.lines[0] ?? err.message}`]));
-      return;
+      log.warn('pod not understood; admitted unchanged', { uid: review.uid, error: err.message });
+      return { outcome: 'warned', status: 200, json: allowResponseJson(review.uid, null, [`temper: pod not defaulted: ${err.lines[0] ?? err.message}`]) };
     }
-    const decision = decideDefault(deps.policy, pod, deps.catalog, { replaceGlobalDefault: deps.policy.webhook.replaceGlobalDefault });
-    const spec = isRecord(review.object.spec) ? review.object.spec : {};
+    const decision = decideDefault(deps.policy, pod, deps.catalog, { replaceGlobalDefault });
+    const spec = isRecord(object.spec) ? object.spec : {};
     // A pod the webhook defaults gets a default tier (Normal or Background), never Critical.
     const scheduler = decision.action === 'set' ? null : schedulerNameFor(deps.policy, pod, typeof spec.schedulerName === 'string' ? spec.schedulerName : null, deps.criticalSchedulerName ?? null);
     if (scheduler !== null) {
-      deps.log.info('critical pod sent to the temper scheduler', { uid: review.uid, namespace: pod.namespace, pod: pod.name, schedulerName: scheduler });
-      finish('mutated', 200, allowResponse(review.uid, review.object, withSchedulerName(review.object, scheduler)));
-    } else if (decision.action === 'set') {
-      deps.log.info('pod defaulted', { uid: review.uid, namespace: pod.namespace, pod: pod.name, priorityClassName: decision.fields.priorityClassName, tier: decision.tier, qosClass: decision.qosClass });
-      finish('mutated', 200, allowResponse(review.uid, review.object, withClassFields(review.object, decision.fields)));
-    } else if (decision.action === 'warn') {
-      deps.log.warn('pod not defaulted', { uid: review.uid, namespace: pod.namespace, pod: pod.name, reason: decision.reason });
-      finish('warned', 200, allowResponse(review.uid, null, null, [decision.warning]));
-    } else {
-      finish('unchanged', 200, allowResponse(review.uid, null, null));
+      log.info('critical pod sent to the temper scheduler', { uid: review.uid, namespace: pod.namespace, pod: pod.name, schedulerName: scheduler });
+      return { outcome: 'mutated', status: 200, json: allowResponseJson(review.uid, { schedulerName: scheduler, hasSpec: isRecord(object.spec) }) };
     }
-  });
+    if (decision.action === 'set') {
+      // No log line per defaulted pod: the API server's audit log records the patch, the counter counts it.
+      return { outcome: 'mutated', status: 200, json: allowResponseJson(review.uid, { fields: decision.fields, hasSpec: isRecord(object.spec) }) };
+    }
+    if (decision.action === 'warn') {
+      log.warn('pod not defaulted', { uid: review.uid, namespace: pod.namespace, pod: pod.name, reason: decision.reason });
+      return { outcome: 'warned', status: 200, json: allowResponseJson(review.uid, null, [decision.warning]) };
+    }
+    return { outcome: 'unchanged', status: 200, json: allowResponseJson(review.uid, null) };
+  };
 
-  // Body-parser errors (not JSON, too large) are the client's fault: 400 with a clear message.
-  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const e = err as { type?: string; message?: string; status?: number };
-    if (e.type === 'entity.too.large') {
-      admissions.inc({ outcome: 'invalid' });
-      res.status(400).json({ error: `request body exceeds ${MAX_BODY_BYTES} bytes` });
-    } else if (e.type === 'entity.parse.failed') {
-      admissions.inc({ outcome: 'invalid' });
-      res.status(400).json({ error: `request body is not JSON: ${e.message ?? ''}` });
-    } else if (e.status !== undefined && e.status >= 400 && e.status < 500) {
-      admissions.inc({ outcome: 'invalid' });
-      res.status(400).json({ error: e.message ?? 'bad request' });
-    } else {
-      admissions.inc({ outcome: 'error' });
-      deps.log.error('admission handler failed', { error: String(err) });
-      if (res.headersSent) next(err);
-      else res.status(500).json({ error: 'internal error' });
+  const mutate = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    const finish = (outcome: Outcome, status: number, json: string): void => {
+      stats.record(outcome, Number(process.hrtime.bigint() - started) / 1e9);
+      send(res, status, JSON_TYPE, json);
+    };
+    const tooLarge = (): void => {
+      // Stop reading: answer, then drop the connection rather than drain megabytes.
+      res.setHeader('connection', 'close');
+      finish('invalid', 413, errorJson(`request body exceeds ${MAX_BODY_BYTES} bytes`));
+      res.once('finish', () => req.destroy());
+    };
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > MAX_BODY_BYTES) { tooLarge(); return; }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) { done = true; tooLarge(); return; }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      let answer;
+      try {
+        answer = admit(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size));
+      } catch (err) {
+        log.error('admission handler failed', { error: err instanceof Error ? err.message : String(err) });
+        answer = { outcome: 'error' as const, status: 500, json: errorJson('internal error') };
+      }
+      finish(answer.outcome, answer.status, answer.json);
+    });
+    // A client that goes away mid-body (reset, or a timeout below) leaves nothing behind.
+    req.on('error', () => { done = true; });
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/mutate') {
+      if (req.method === 'POST') { mutate(req, res); return; }
+      res.setHeader('allow', 'POST');
+      send(res, 405, JSON_TYPE, errorJson(`method ${req.method ?? ''} not allowed on /mutate; use POST`));
+      return;
     }
-  });
-  return { app, registry };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET');
+      send(res, 405, TEXT, `method ${req.method ?? ''} not allowed\n`);
+      return;
+    }
+    if (path === '/healthz') send(res, 200, TEXT, 'ok\n');
+    else if (path === '/readyz') {
+      if (deps.ready()) send(res, 200, TEXT, 'ok\n');
+      else send(res, 503, TEXT, 'priorityclass cache not synced\n');
+    } else if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => send(res, 200, { 'content-type': registry.contentType }, `${text.endsWith('\n') ? text : `${text}\n`}${stats.render()}`),
+        (err: unknown) => send(res, 500, TEXT, `metrics failed: ${String(err)}\n`),
+      );
+    } else send(res, 404, TEXT, `not found: ${path ?? ''}\n`);
+  };
+  return { handle, registry, stats };
 }
 
 export interface RunningWebhook {
   readonly server: Server;
   readonly port: number;
+  readonly certificate: ServingCertificate;
   /** Stops accepting connections and waits for in-flight requests (graceful shutdown). */
   close(): Promise<void>;
 }
 
-/** Serves the app over HTTPS on host:port (port 0 picks a free one). */
-export async function listenWebhook(deps: WebhookDeps, tls: { cert: string; key: string }, host: string, port: number): Promise<RunningWebhook> {
-  const { app } = webhookApp(deps);
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app);
-  // The API server pools connections; keep them alive longer than its idle timeout.
+/** Where the serving certificate and key are read from (and re-read when they change). */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** Serves the webhook over HTTPS on host:port (port 0 picks a free one). */
+export async function listenWebhook(deps: WebhookDeps, tls: TlsFiles, host: string, port: number): Promise<RunningWebhook> {
+  const { handle, registry } = webhookHandler(deps);
+  const certificate = watchServingCertificate(tls.certFile, tls.keyFile, deps.log, registry);
+  const server = createServer({ ...certificate.current(), minVersion: 'TLSv1.2' }, handle);
+  certificate.onChange((pair) => server.setSecureContext({ ...pair, minVersion: 'TLSv1.2' }));
+  // The API server pools connections; keep them alive longer than its idle timeout. A client
+  // that trickles its headers or body is cut off (its timeout is 3 s; 10 s is generous).
   server.keepAliveTimeout = 90_000;
-  server.headersTimeout = 95_000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   return {
     server,
+    certificate,
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => {
+      certificate.stop();
       server.close(() => resolve());
       server.closeIdleConnections();
     }),

@@ -11,7 +11,7 @@ import { AdmissionregistrationV1Api, ApiException, CoreV1Api, type KubeConfig, S
 import type { Policy } from '../../core/config.ts';
 import { mutatingWebhookConfiguration, priorityClassObjects } from '../../core/install-objects.ts';
 import { OBJECT_NAMES } from '../../core/names.ts';
-import { createCA, issueCert } from '../pki.ts';
+import { type CertFiles, createCA, issueCert } from '../pki.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
@@ -53,11 +53,27 @@ export function httpsPost(url: string, caPem: string, body: string | Buffer, con
   });
 }
 
-export async function startWebhookProcess(opts: { kubeconfig: string; configToml?: string }): Promise<WebhookProcess> {
+/** The serving certificate for 127.0.0.1 and localhost, signed by `ca`. */
+export function issueServingCert(dir: string, ca: CertFiles, name = 'webhook'): Promise<CertFiles> {
+  return issueCert(dir, ca, { name, commonName: 'temper-webhook', dnsNames: ['localhost'], ips: ['127.0.0.1'], usage: 'server' });
+}
+
+export interface WebhookProcessOptions {
+  kubeconfig: string;
+  configToml?: string;
+  /** Serve these files (and trust `caPem`) instead of a fresh throwaway pair. */
+  tls?: { certFile: string; keyFile: string; caPem: string };
+}
+
+export async function startWebhookProcess(opts: WebhookProcessOptions): Promise<WebhookProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'temper-webhook-'));
-  const ca = await createCA(dir, 'ca', 'temper-webhook-test-ca');
-  const serving = await issueCert(dir, ca, { name: 'webhook', commonName: 'temper-webhook', dnsNames: ['localhost'], ips: ['127.0.0.1'], usage: 'server' });
-  const args = [join(repo, 'webhook', 'main.ts'), '--kubeconfig', opts.kubeconfig, '--tls-cert', serving.certFile, '--tls-key', serving.keyFile, '--host', '127.0.0.1', '--port', '0'];
+  let tls = opts.tls;
+  if (tls === undefined) {
+    const ca = await createCA(dir, 'ca', 'temper-webhook-test-ca');
+    const serving = await issueServingCert(dir, ca);
+    tls = { certFile: serving.certFile, keyFile: serving.keyFile, caPem: ca.certPem };
+  }
+  const args = [join(repo, 'webhook', 'main.ts'), '--kubeconfig', opts.kubeconfig, '--tls-cert', tls.certFile, '--tls-key', tls.keyFile, '--host', '127.0.0.1', '--port', '0'];
   if (opts.configToml !== undefined) {
     await writeFile(join(dir, 'config.toml'), opts.configToml);
     args.push('--config', join(dir, 'config.toml'));
@@ -76,14 +92,14 @@ export async function startWebhookProcess(opts: { kubeconfig: string; configToml
   });
   const url = `https://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    const ready = await httpsGet(`${url}/readyz`, ca.certPem).catch(() => ({ status: 0, body: '' }));
+    const ready = await httpsGet(`${url}/readyz`, tls.caPem).catch(() => ({ status: 0, body: '' }));
     if (ready.status === 200) break;
     if (i > 100) throw new Error(`webhook never became ready:\n${log}`);
     await sleep(100);
   }
   let exited: Promise<number | null> | null = null;
   return {
-    url, port, caPem: ca.certPem, log: () => log,
+    url, port, caPem: tls.caPem, log: () => log,
     stop: () => {
       exited ??= new Promise<number | null>((resolve) => {
         if (child.exitCode !== null) { resolve(child.exitCode); return; }
