@@ -167,6 +167,12 @@ describe('helm chart: lint, template and schema', () => {
       expect(cert.verify(ca.publicKey)).toBe(true);
       expect(cert.checkPrivateKey(createPrivateKey(pem(secret.data?.['tls.key'])))).toBe(true);
       expect(cert.subjectAltName).toContain(`DNS:temper-webhook.${namespace}.svc`);
+      // ECDSA P-256 keys, a year's validity (not ten), and the expiry the upgrade's renewal reads.
+      for (const c of [ca, cert]) expect([c.publicKey.asymmetricKeyType, c.publicKey.asymmetricKeyDetails?.namedCurve]).toEqual(['ec', 'prime256v1']);
+      const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000;
+      expect(days).toBeGreaterThan(364);
+      expect(days).toBeLessThan(367);
+      expect(Math.abs(Number(secret.metadata?.annotations?.['temper.infera.io/certificate-expires']) - Date.parse(cert.validTo) / 1000)).toBeLessThan(120);
       // The Deployment mounts that Secret and this config.
       const deployment = one<V1Deployment>(docs, 'Deployment');
       expect(deployment.spec?.template.spec?.volumes?.map((v) => v.secret?.secretName ?? v.configMap?.name)).toEqual(['temper-config', 'temper-webhook-tls']);
@@ -492,10 +498,38 @@ describe('helm chart on the real control plane', () => {
     const secret = one<V1Secret>(parseAllDocuments(manifest).map((d) => d.toJS() as Obj).filter(Boolean), 'Secret');
     expect(secret.data?.['ca.crt']).toBe(installed.data?.['ca.crt']);
     expect(secret.data?.['tls.key']).toBe(installed.data?.['tls.key']);
+    // Rendered against the installed release, the registration trusts only the installed CA.
+    const mwc = one(parseAllDocuments(manifest).map((d) => d.toJS() as Obj).filter(Boolean), 'MutatingWebhookConfiguration') as Obj & { webhooks: { clientConfig: { caBundle: string } }[] };
+    expect(mwc.webhooks[0]?.clientConfig.caBundle).toBe(installed.data?.['ca.crt']);
     const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
     expect(notes).toContain('kubectl temper tiers -A');
     expect(notes).toContain(`{.metadata.annotations.t${suffix}\\.example\\.io/agent-status}`);
     expect(notes).toContain('--config temper.toml'); // not installed in temper-system
+  });
+
+  it('helm upgrade renews a certificate near expiry; the caBundle then trusts the new and the replaced CA', async () => {
+    const name = `${release}-webhook-tls`;
+    const installed = await core.readNamespacedSecret({ name, namespace: ns });
+    const soon = Math.floor(Date.now() / 1000) + 10 * 86_400; // inside the default 30 renewal days
+    await core.patchNamespacedSecret({ name, namespace: ns, body: { metadata: { annotations: { 'temper.infera.io/certificate-expires': String(soon) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    try {
+      const r = await run(helmBin, ['upgrade', '--install', '--dry-run=server', release, chart, '--namespace', ns, '-f', valuesFile({
+        ...customValues(), webhook: { timeoutSeconds: 5, url: `https://127.0.0.1:${port}/mutate`, tls: { extraIPs: ['127.0.0.1'] } },
+      })], { KUBECONFIG: kubeconfig });
+      expect(r.code, r.stderr).toBe(0);
+      const rendered = parseAllDocuments(r.stdout.slice(r.stdout.indexOf('MANIFEST:') + 9, r.stdout.indexOf('NOTES:'))).map((d) => d.toJS() as Obj).filter(Boolean);
+      const secret = one<V1Secret>(rendered, 'Secret');
+      expect(secret.data?.['ca.crt']).not.toBe(installed.data?.['ca.crt']);
+      expect(secret.data?.['tls.key']).not.toBe(installed.data?.['tls.key']);
+      const bundle = pem((one(rendered, 'MutatingWebhookConfiguration') as Obj & { webhooks: { clientConfig: { caBundle: string } }[] }).webhooks[0]?.clientConfig.caBundle);
+      const cas = bundle.split(/(?<=-----END CERTIFICATE-----\n?)/).filter((c) => c.includes('BEGIN')).map((c) => new X509Certificate(c));
+      expect(cas.map((c) => c.fingerprint256)).toEqual([new X509Certificate(pem(secret.data?.['ca.crt'])).fingerprint256, new X509Certificate(pem(installed.data?.['ca.crt'])).fingerprint256]);
+      // The old serving certificate still verifies against the bundle, and so does the new one.
+      expect(new X509Certificate(pem(installed.data?.['tls.crt'])).verify(cas[1]?.publicKey as never)).toBe(true);
+      expect(new X509Certificate(pem(secret.data?.['tls.crt'])).verify(cas[0]?.publicKey as never)).toBe(true);
+    } finally {
+      await core.patchNamespacedSecret({ name, namespace: ns, body: { metadata: { annotations: { 'temper.infera.io/certificate-expires': installed.metadata?.annotations?.['temper.infera.io/certificate-expires'] ?? null } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    }
   });
 
   it('the agent\'s pod-bound token carries its node, and RBAC gives it nothing beyond its role', async () => {
@@ -607,7 +641,7 @@ describe('helm chart on the real control plane', () => {
     expect(optOut.spec?.priorityClassName ?? '').toBe('');
     const own = await core.createNamespacedPod({ namespace: ns, body: podBody('own') });
     expect(own.spec?.priorityClassName ?? '').toBe('');
-    expect(webhook.log()).toContain('"msg":"pod defaulted"');
+    expect((await httpsGet(`https://127.0.0.1:${port}/metrics`, caPem)).body).toMatch(/temper_webhook_admissions_total\{outcome="mutated"\} [1-9]/);
   });
 });
 

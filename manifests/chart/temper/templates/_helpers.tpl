@@ -209,9 +209,12 @@ util_range = [{{ index $v 0 | float64 }}, {{ index $v 1 | float64 }}]
 
 {{/*
 The webhook's CA and serving certificate (base64 PEM: ca.crt, tls.crt, tls.key), made once per
-render with Helm's genCA/genSignedCert and shared by the Secret, the Deployment's checksum and
-the MutatingWebhookConfiguration's caBundle. On upgrade the installed Secret is reused while
-its names still match, so the CA and the running pods stay valid.
+render with Helm's genPrivateKey "ecdsa" (P-256), genCAWithKey and genSignedCertWithKey, valid
+for webhook.tls.validityDays, and shared by the Secret, the Deployment's checksum and the
+MutatingWebhookConfiguration's caBundle. On upgrade the installed Secret is reused while its
+names still match and it is more than webhook.tls.renewBeforeDays from expiry; otherwise a new
+pair is made and the caBundle trusts the new CA and the installed one ("previous"), so pods
+still serving the old certificate stay trusted until they reload (docs/install.md, Rotation).
 */}}
 {{- define "temper.webhook.tls" -}}
 {{- if not (hasKey .Values "_temperWebhookTLS") -}}
@@ -219,16 +222,30 @@ its names still match, so the CA and the running pods stay valid.
 {{- $ips := .Values.webhook.tls.extraIPs -}}
 {{- $names := printf "%s|%s" ($dns | join ",") ($ips | join ",") | sha256sum | trunc 16 -}}
 {{- $existing := lookup "v1" "Secret" .Release.Namespace (include "temper.webhook.tlsSecret" .) -}}
+{{- $now := now | unixEpoch | atoi -}}
+{{- $renewBefore := mul (int .Values.webhook.tls.renewBeforeDays) 86400 -}}
 {{- $tls := dict -}}
-{{- if and $existing (eq (dig "metadata" "annotations" "temper.infera.io/certificate-names" "" $existing) $names) (hasKey (default dict $existing.data) "ca.crt") -}}
-{{- $tls = dict "ca.crt" (index $existing.data "ca.crt") "tls.crt" (index $existing.data "tls.crt") "tls.key" (index $existing.data "tls.key") "names" $names -}}
+{{- $existingData := default dict (and $existing $existing.data) -}}
+{{- $existingExpiry := dig "metadata" "annotations" "temper.infera.io/certificate-expires" "0" (default dict $existing) | atoi -}}
+{{- if and $existing (eq (dig "metadata" "annotations" "temper.infera.io/certificate-names" "" $existing) $names) (hasKey $existingData "ca.crt") (gt $existingExpiry (add $now $renewBefore)) -}}
+{{- $tls = dict "ca.crt" (index $existingData "ca.crt") "tls.crt" (index $existingData "tls.crt") "tls.key" (index $existingData "tls.key") "names" $names "expires" (toString $existingExpiry) "previous" "" -}}
 {{- else -}}
 {{- $days := int .Values.webhook.tls.validityDays -}}
-{{- $ca := genCA "temper-webhook-ca" $days -}}
-{{- $cert := genSignedCert (index $dns 2) $ips $dns $days $ca -}}
-{{- $tls = dict "ca.crt" ($ca.Cert | b64enc) "tls.crt" ($cert.Cert | b64enc) "tls.key" ($cert.Key | b64enc) "names" $names -}}
+{{- $ca := genCAWithKey "temper-webhook-ca" $days (genPrivateKey "ecdsa") -}}
+{{- $cert := genSignedCertWithKey (index $dns 2) $ips $dns $days $ca (genPrivateKey "ecdsa") -}}
+{{- $tls = dict "ca.crt" ($ca.Cert | b64enc) "tls.crt" ($cert.Cert | b64enc) "tls.key" ($cert.Key | b64enc) "names" $names "expires" (toString (add $now (mul $days 86400))) "previous" (get $existingData "ca.crt" | default "") -}}
 {{- end -}}
 {{- $_ := set .Values "_temperWebhookTLS" $tls -}}
 {{- end -}}
 {{- get .Values "_temperWebhookTLS" | toJson -}}
+{{- end -}}
+
+{{/* The MutatingWebhookConfiguration's caBundle (base64): the current CA, plus the replaced one right after a rotation. */}}
+{{- define "temper.webhook.caBundle" -}}
+{{- $tls := include "temper.webhook.tls" . | fromJson -}}
+{{- if $tls.previous -}}
+{{- printf "%s%s" (index $tls "ca.crt" | b64dec) ($tls.previous | b64dec) | b64enc -}}
+{{- else -}}
+{{- index $tls "ca.crt" -}}
+{{- end -}}
 {{- end -}}
