@@ -9,14 +9,14 @@ import { silentLogger } from '../adapters/log.ts';
 import { isLoopback } from '../adapters/loopback.ts';
 import { defaultPolicy } from '../core/config.ts';
 import { Agent } from './agent.ts';
-import { type RunningHttp, listenHttp } from './http.ts';
+import { type RunningHttp, listenHttp, listenProbes } from './http.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temper-http-'));
 let http: RunningHttp;
 let agent: Agent;
 
-function get(path: string, host: string): Promise<number> {
-  const url = new URL(http.url);
+function get(path: string, host: string, on: RunningHttp = http): Promise<number> {
+  const url = new URL(on.url);
   return new Promise((resolve, reject) => {
     const req = request({ hostname: url.hostname, port: url.port, path, headers: { host } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
     req.on('error', reject);
@@ -47,5 +47,22 @@ describe('agent HTTP on loopback', () => {
   it('knows loopback bind addresses', () => {
     expect(['127.0.0.1', '127.0.0.53', 'localhost', '::1'].every(isLoopback)).toBe(true);
     expect(['0.0.0.0', '10.1.2.3', '::'].some(isLoopback)).toBe(false);
+  });
+});
+
+describe('agent probe listener (the only port off loopback)', () => {
+  let probes: RunningHttp;
+  beforeAll(async () => {
+    probes = await listenProbes(agent, '127.0.0.1', 0);
+  });
+  afterAll(async () => { await probes.close(); });
+
+  it('answers the kubelet\'s probes for any Host', async () => {
+    expect(await get('/healthz', '10.0.0.5:8081', probes)).toBe(200);
+    expect(await get('/readyz', '10.0.0.5:8081', probes)).toBe(503); // never started, so not ready
+  });
+
+  it.each(['/api/v1/status', '/api/v1/pods', '/metrics', '/', '/index.html'])('serves nothing else: %s', async (path) => {
+    expect(await get(path, '10.0.0.5:8081', probes)).toBe(404);
   });
 });

@@ -1,5 +1,6 @@
 /** The agent's HTTP server: health, Prometheus metrics, the read-only JSON API (/api/v1) and the dashboard (/). */
 import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
@@ -66,6 +67,43 @@ export async function listenHttp(agent: Agent, host: string, port: number): Prom
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections(); // SSE streams never end on their own
+    }),
+  };
+}
+
+/**
+ * The kubelet's probes only: GET /healthz and /readyz, on the pod's address, nothing else (no
+ * pod names, no metrics, no dashboard). With it the agent needs no host network: the API stays
+ * on the pod's loopback, reached only through an explicit port-forward (docs/security.md).
+ */
+export async function listenProbes(agent: Agent, host: string, port: number): Promise<RunningHttp> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?', 1)[0];
+    const reply = (status: number, body: string): void => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') reply(405, 'method not allowed\n');
+    else if (path === '/healthz') reply(200, 'ok\n');
+    else if (path === '/readyz') {
+      // The state name only; the status message can name pods.
+      const ready = agent.ready();
+      reply(ready ? 200 : 503, `${ready ? 'ok' : 'not ready'}: ${agent.status().state}\n`);
+    } else reply(404, 'not found: this port serves /healthz and /readyz only\n');
+  });
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
     }),
   };
 }

@@ -10,7 +10,7 @@ import { jsonLogger } from '../adapters/log.ts';
 import { programArgs } from '../adapters/program-args.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_GRPC_ADDRESS, startGrpcServer } from './grpc.ts';
-import { listenHttp } from './http.ts';
+import { listenHttp, listenProbes } from './http.ts';
 
 // scx_layered's system layer matches this comm (PcommPrefix), keeping the agent serviced.
 process.title = 'temper-agent';
@@ -27,6 +27,8 @@ const values = programArgs('temper-agent', 'The node agent: watches its node\'s 
   'grpc-address': { type: 'string', arg: 'address', default: DEFAULT_GRPC_ADDRESS, help: 'gRPC listen address (unix:PATH or host:port)' },
   'http-host': { type: 'string', arg: 'address', default: '127.0.0.1', help: 'HTTP listen address (health, metrics, API, dashboard)' },
   'http-port': { type: 'string', arg: 'port', default: '8080', help: 'HTTP port' },
+  'probe-host': { type: 'string', arg: 'address', default: '0.0.0.0', help: 'address of the kubelet probes\' listener (/healthz and /readyz only)' },
+  'probe-port': { type: 'string', arg: 'port', default: '0', help: 'port of the kubelet probes\' listener (0: none; the API stays on --http-host)' },
   'stop-scheduler-on-exit': { type: 'boolean', default: false, help: 'stop scx_layered when the agent exits (default: leave it running)' },
 });
 
@@ -70,13 +72,14 @@ const agent = new Agent({
 });
 agent.start();
 const http = await listenHttp(agent, values['http-host'], Number(values['http-port']));
+const probes = Number(values['probe-port']) > 0 ? await listenProbes(agent, values['probe-host'], Number(values['probe-port'])) : null;
 const grpc = await startGrpcServer({ store: agent.store, status: () => agent.status(), address: values['grpc-address'] });
 // Downward API: the agent's own pod. Its namespace must be Temper's, whose pods the system layer keeps.
 const podNamespace = process.env.POD_NAMESPACE;
 if (podNamespace !== undefined && podNamespace !== policy.naming.namespace) {
   log.warn('the agent runs outside naming.namespace: its pod is not in the system layer', { podNamespace, namespace: policy.naming.namespace });
 }
-log.info('agent running', { node: values.node, pod: process.env.POD_NAME ?? null, podNamespace: podNamespace ?? null, http: http.url, grpc: grpc.address });
+log.info('agent running', { node: values.node, pod: process.env.POD_NAME ?? null, podNamespace: podNamespace ?? null, http: http.url, probes: probes?.url ?? null, grpc: grpc.address });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -84,7 +87,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info('shutting down', { signal, stopScheduler: values['stop-scheduler-on-exit'] });
   setTimeout(() => process.exit(0), 15_000).unref();
-  await Promise.allSettled([http.close(), grpc.close(), agent.stop(values['stop-scheduler-on-exit'])]);
+  await Promise.allSettled([http.close(), probes?.close(), grpc.close(), agent.stop(values['stop-scheduler-on-exit'])]);
   process.exit(0);
 }
 process.on('SIGTERM', () => { void shutdown('SIGTERM'); });

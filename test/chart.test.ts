@@ -208,20 +208,29 @@ describe('helm chart: lint, template and schema', () => {
     const pod = ds.spec?.template.spec;
     const c = pod?.containers[0];
     expect(pod?.containers).toHaveLength(1);
-    expect([pod?.hostNetwork, pod?.hostPID ?? false, pod?.hostIPC ?? false]).toEqual([true, false, false]);
+    // No host network: the API is on the pod's loopback, the kubelet probes a probes-only port.
+    expect([pod?.hostNetwork, pod?.hostPID ?? false, pod?.hostIPC ?? false]).toEqual([false, false, false]);
+    expect(pod?.dnsPolicy).toBeUndefined();
     expect(c?.securityContext).toEqual({
       privileged: false, capabilities: { drop: ['ALL'], add: ['BPF', 'PERFMON', 'SYS_ADMIN'] },
       seccompProfile: { type: 'RuntimeDefault' }, runAsUser: 0, runAsGroup: 0, readOnlyRootFilesystem: true,
     });
-    const mounts = Object.fromEntries((c?.volumeMounts ?? []).map((m) => [m.mountPath, m.readOnly ?? false]));
-    expect(mounts).toEqual({ '/etc/temper': true, '/sys/fs/cgroup': true, '/sys/kernel': true, '/boot': true, '/run/temper': false, '/var/run/scx': false });
+    const mounts = Object.fromEntries((c?.volumeMounts ?? []).map((m) => [m.mountPath, [m.readOnly ?? false, m.recursiveReadOnly ?? null]]));
+    // Only BTF and sched_ext from /sys/kernel (not debugfs, tracefs or securityfs under it), read-only all the way down.
+    const ro = [true, 'IfPossible'];
+    expect(mounts).toEqual({ '/etc/temper': [true, null], '/sys/fs/cgroup': ro, '/sys/kernel/btf': ro, '/sys/kernel/sched_ext': ro, '/boot': ro, '/run/temper': [false, null], '/var/run/scx': [false, null] });
     const hostPaths = (pod?.volumes ?? []).filter((v) => v.hostPath !== undefined).map((v) => v.hostPath?.path);
-    expect(hostPaths).toEqual(['/sys/fs/cgroup', '/sys/kernel', '/boot', '/run/temper', '/var/run/scx']);
+    expect(hostPaths).toEqual(['/sys/fs/cgroup', '/sys/kernel/btf', '/sys/kernel/sched_ext', '/boot', '/run/temper', '/var/run/scx']);
+    const older = one<V1DaemonSet>(await template({ agent: { recursiveReadOnly: '' } }), 'DaemonSet');
+    expect(older.spec?.template.spec?.containers[0]?.volumeMounts?.some((m) => m.recursiveReadOnly !== undefined)).toBe(false);
     expect(c?.command).toEqual(['node', '--max-semi-space-size=1', '--optimize-for-size', '/opt/temper/agent/main.ts']);
     expect(c?.args).toContain('--config=/etc/temper/config.toml');
     expect(c?.args).toContain('--http-host=127.0.0.1');
     expect(c?.env?.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath])).toEqual([['NODE_NAME', 'spec.nodeName'], ['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace']]);
-    expect(c?.readinessProbe?.httpGet).toEqual({ host: '127.0.0.1', path: '/readyz', port: 8080 });
+    expect(c?.args).toContain('--probe-port=8081');
+    expect(c?.ports).toEqual([{ name: 'probes', containerPort: 8081, protocol: 'TCP' }]);
+    expect(c?.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'probes' });
+    expect(c?.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'probes' });
     expect(c?.resources?.requests).toEqual({ cpu: '20m', memory: '192Mi' });
     expect(pod?.priorityClassName).toBe('system-node-critical');
     expect(pod?.tolerations).toEqual([{ operator: 'Exists' }]);
@@ -233,6 +242,36 @@ describe('helm chart: lint, template and schema', () => {
 
     const privileged = one<V1DaemonSet>(await template({ agent: { privileged: true } }), 'DaemonSet');
     expect(privileged.spec?.template.spec?.containers[0]?.securityContext?.privileged).toBe(true);
+  });
+
+  it('the webhook: metrics on their own port, a NetworkPolicy opening 8443 and nothing else by default', async () => {
+    const docs = await template({});
+    const d = one<V1Deployment>(docs, 'Deployment').spec?.template.spec?.containers[0];
+    expect(d?.args).toContain('--metrics-port=8080');
+    expect(d?.ports?.map((p) => [p.name, p.containerPort])).toEqual([['https', 8443], ['metrics', 8080]]);
+    const np = one(docs, 'NetworkPolicy') as Obj & { spec: Record<string, unknown> };
+    expect(np.spec).toEqual({
+      podSelector: { matchLabels: one<V1Deployment>(docs, 'Deployment').spec?.selector.matchLabels },
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 8443, protocol: 'TCP' }] }],
+    });
+    const pinned = one(await template({ webhook: { networkPolicy: { apiServerCIDRs: ['10.0.0.10/32'], metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] } } }), 'NetworkPolicy') as Obj & { spec: { ingress: unknown } };
+    expect(pinned.spec.ingress).toEqual([
+      { ports: [{ port: 8443, protocol: 'TCP' }], from: [{ ipBlock: { cidr: '10.0.0.10/32' } }] },
+      { ports: [{ port: 8080, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+    ]);
+    expect(all(await template({ webhook: { networkPolicy: { enabled: false } } }), 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('namespace.create renders the namespace with its Pod Security level; image digests pin the images', async () => {
+    expect(all(await template({}), 'Namespace')).toEqual([]);
+    const ns = one(await template({ namespace: { create: true } }, { namespace: 'temper-psa' }), 'Namespace');
+    expect(ns.metadata?.name).toBe('temper-psa');
+    expect(ns.metadata?.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/enforce-version': 'latest' });
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const docs = await template({ agent: { image: { repository: 'r.example/agent', tag: 'ignored', digest } }, webhook: { image: { repository: 'r.example/webhook', digest } } });
+    expect(one<V1DaemonSet>(docs, 'DaemonSet').spec?.template.spec?.containers[0]?.image).toBe(`r.example/agent@${digest}`);
+    expect(one<V1Deployment>(docs, 'Deployment').spec?.template.spec?.containers[0]?.image).toBe(`r.example/webhook@${digest}`);
   });
 
   it('RBAC grants the agent and the webhook only what they use', async () => {
@@ -279,6 +318,9 @@ describe('helm chart: lint, template and schema', () => {
     ['a slice below scx_layered\'s minimum', { config: { layers: { high: { slice_us: 10 } } } }, "at '/config/layers/high/slice_us': minimum: got 10, want 100"],
     ['a webhook timeout above 30 s', { webhook: { timeoutSeconds: 31 } }, "at '/webhook/timeoutSeconds': maximum: got 31, want 30"],
     ['a port out of range', { agent: { httpPort: 70000 } }, "at '/agent/httpPort': maximum"],
+    ['an image digest that is not sha256', { agent: { image: { repository: 'r', digest: 'latest' } } }, "at '/agent/image/digest'"],
+    ['a certificate valid for years', { webhook: { tls: { validityDays: 3650 } } }, "at '/webhook/tls/validityDays': maximum"],
+    ['an unknown recursiveReadOnly mode', { agent: { recursiveReadOnly: 'Always' } }, "at '/agent/recursiveReadOnly'"],
   ])('values.schema.json rejects %s, naming the field', async (_what, values, message) => {
     await expect(template(values)).rejects.toThrow(message);
   });
@@ -589,7 +631,7 @@ describe('helm chart on the real control plane', () => {
     // The image's paths become local ones; no sched_ext here, so the agent reports `unavailable`.
     const args = localArgs(container?.args ?? [], {
       '--config': join(dir, 'config.toml'), '--state-dir': join(dir, 'state'), '--sched-ext-dir': join(dir, 'no-sched-ext'),
-      '--grpc-address': `unix://${join(dir, 'agent.sock')}`, '--http-port': '0',
+      '--grpc-address': `unix://${join(dir, 'agent.sock')}`, '--http-port': '0', '--probe-port': '0',
     });
     const agent = startProcess([...nodeFlags, join(repo, 'agent', 'main.ts'), '--kubeconfig', writeKubeconfig(tokenKubeConfig(agentToken), 'agent.kubeconfig'), ...args],
       { NODE_NAME: nodeA, POD_NAME: agentPod.metadata?.name ?? '', POD_NAMESPACE: ns });
@@ -620,8 +662,9 @@ describe('helm chart on the real control plane', () => {
     writeFileSync(join(dir, 'config.toml'), cm.data?.['config.toml'] ?? '');
     writeFileSync(join(dir, 'tls.crt'), pem(secret.data?.['tls.crt']));
     writeFileSync(join(dir, 'tls.key'), pem(secret.data?.['tls.key']));
+    const metricsPort = await freePort();
     const args = localArgs(container?.args ?? [], {
-      '--config': join(dir, 'config.toml'), '--tls-cert': join(dir, 'tls.crt'), '--tls-key': join(dir, 'tls.key'), '--host': '127.0.0.1', '--port': String(port),
+      '--config': join(dir, 'config.toml'), '--tls-cert': join(dir, 'tls.crt'), '--tls-key': join(dir, 'tls.key'), '--host': '127.0.0.1', '--port': String(port), '--metrics-port': String(metricsPort),
     });
     const webhook = startProcess([join(repo, 'webhook', 'main.ts'), '--kubeconfig', writeKubeconfig(tokenKubeConfig(await tokenFor(webhookSA)), 'webhook.kubeconfig'), ...args]);
     procs.push(webhook);
@@ -641,7 +684,9 @@ describe('helm chart on the real control plane', () => {
     expect(optOut.spec?.priorityClassName ?? '').toBe('');
     const own = await core.createNamespacedPod({ namespace: ns, body: podBody('own') });
     expect(own.spec?.priorityClassName ?? '').toBe('');
-    expect((await httpsGet(`https://127.0.0.1:${port}/metrics`, caPem)).body).toMatch(/temper_webhook_admissions_total\{outcome="mutated"\} [1-9]/);
+    // Metrics on their own plain-HTTP port only (the NetworkPolicy opens the two ports to different clients).
+    expect(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).toMatch(/temper_webhook_admissions_total\{outcome="mutated"\} [1-9]/);
+    expect((await httpsGet(`https://127.0.0.1:${port}/metrics`, caPem)).status).toBe(404);
   });
 });
 

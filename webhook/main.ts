@@ -15,6 +15,7 @@ const values = programArgs('temper-webhook', 'The QoS-defaulting admission webho
   'tls-key': { type: 'string', arg: 'file', default: '/etc/temper/tls/tls.key', help: 'serving key (PEM)' },
   host: { type: 'string', arg: 'address', default: '0.0.0.0', help: 'address to listen on' },
   port: { type: 'string', arg: 'port', default: '8443', help: 'HTTPS port' },
+  'metrics-port': { type: 'string', arg: 'port', help: 'plain-HTTP port for /metrics (unset: /metrics on the HTTPS port)' },
   kubeconfig: { type: 'string', arg: 'file', help: 'kubeconfig (default: in-cluster, $KUBECONFIG or ~/.kube/config)' },
   // Send Critical pods to this scheduler (the chart's scheduler.setSchedulerName); empty: never.
   'critical-scheduler-name': { type: 'string', arg: 'name', default: '', help: 'send Critical pods to this scheduler (empty: never)' },
@@ -26,8 +27,8 @@ try {
   const kc = loadKubeConfig({ kubeconfig: values.kubeconfig });
   const classes = watchClasses(kc, log);
   const tls = { certFile: values['tls-cert'], keyFile: values['tls-key'] };
-  const server = await listenWebhook({ policy, catalog: classes, ready: classes.synced, log, criticalSchedulerName: values['critical-scheduler-name'] || null }, tls, values.host, Number(values.port));
-  log.info('webhook listening', { host: values.host, port: server.port });
+  const server = await listenWebhook({ policy, catalog: classes, ready: classes.synced, log, criticalSchedulerName: values['critical-scheduler-name'] || null }, tls, values.host, Number(values.port), values['metrics-port'] === undefined ? null : Number(values['metrics-port']));
+  log.info('webhook listening', { host: values.host, port: server.port, metricsPort: server.metricsPort });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

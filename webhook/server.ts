@@ -7,7 +7,8 @@
  * no framework, no log line for an ordinary admission (only rate-limited warnings), metrics as
  * integer counters rendered at scrape time, and patches precomputed per class (review.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:https';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -39,9 +40,15 @@ export interface WebhookDeps {
   readonly criticalSchedulerName?: string | null;
 }
 
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
 export interface WebhookHandler {
-  /** The node:http(s) request listener. */
-  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The node:http(s) request listener for every path. */
+  readonly handle: Listener;
+  /** /mutate and the probes only (the HTTPS port when metrics have their own). */
+  readonly handleAdmission: Listener;
+  /** /metrics and the probes only (the metrics port). */
+  readonly handleMetrics: Listener;
   readonly registry: Registry;
   readonly stats: AdmissionStats;
 }
@@ -155,9 +162,9 @@ export function webhookHandler(deps: WebhookDeps): WebhookHandler {
     req.on('error', () => { done = true; });
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const route = (admission: boolean, metrics: boolean): Listener => (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === '/mutate') {
+    if (admission && path === '/mutate') {
       if (req.method === 'POST') { mutate(req, res); return; }
       res.setHeader('allow', 'POST');
       send(res, 405, JSON_TYPE, errorJson(`method ${req.method ?? ''} not allowed on /mutate; use POST`));
@@ -172,19 +179,21 @@ export function webhookHandler(deps: WebhookDeps): WebhookHandler {
     else if (path === '/readyz') {
       if (deps.ready()) send(res, 200, TEXT, 'ok\n');
       else send(res, 503, TEXT, 'priorityclass cache not synced\n');
-    } else if (path === '/metrics') {
+    } else if (metrics && path === '/metrics') {
       registry.metrics().then(
         (text) => send(res, 200, { 'content-type': registry.contentType }, `${text.endsWith('\n') ? text : `${text}\n`}${stats.render()}`),
         (err: unknown) => send(res, 500, TEXT, `metrics failed: ${String(err)}\n`),
       );
     } else send(res, 404, TEXT, `not found: ${path ?? ''}\n`);
   };
-  return { handle, registry, stats };
+  return { handle: route(true, true), handleAdmission: route(true, false), handleMetrics: route(false, true), registry, stats };
 }
 
 export interface RunningWebhook {
   readonly server: Server;
   readonly port: number;
+  /** The plain-HTTP metrics port, when metrics have their own. */
+  readonly metricsPort: number | null;
   readonly certificate: ServingCertificate;
   /** Stops accepting connections and waits for in-flight requests (graceful shutdown). */
   close(): Promise<void>;
@@ -196,29 +205,44 @@ export interface TlsFiles {
   readonly keyFile: string;
 }
 
-/** Serves the webhook over HTTPS on host:port (port 0 picks a free one). */
-export async function listenWebhook(deps: WebhookDeps, tls: TlsFiles, host: string, port: number): Promise<RunningWebhook> {
-  const { handle, registry } = webhookHandler(deps);
+function listening(server: HttpServer | Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/**
+ * Serves the webhook over HTTPS on host:port (port 0 picks a free one). With `metricsPort`
+ * (plain HTTP, same host), /metrics moves there and the HTTPS port serves /mutate and the probes
+ * only, so a NetworkPolicy can open the two to different clients.
+ */
+export async function listenWebhook(deps: WebhookDeps, tls: TlsFiles, host: string, port: number, metricsPort: number | null = null): Promise<RunningWebhook> {
+  const { handle, handleAdmission, handleMetrics, registry } = webhookHandler(deps);
   const certificate = watchServingCertificate(tls.certFile, tls.keyFile, deps.log, registry);
-  const server = createServer({ ...certificate.current(), minVersion: 'TLSv1.2' }, handle);
+  const server = createServer({ ...certificate.current(), minVersion: 'TLSv1.2' }, metricsPort === null ? handle : handleAdmission);
   certificate.onChange((pair) => server.setSecureContext({ ...pair, minVersion: 'TLSv1.2' }));
   // The API server pools connections; keep them alive longer than its idle timeout. A client
   // that trickles its headers or body is cut off (its timeout is 3 s; 10 s is generous).
   server.keepAliveTimeout = 90_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
+  const bound = await listening(server, host, port);
+  const metrics = metricsPort === null ? null : createHttpServer(handleMetrics);
+  if (metrics !== null) metrics.requestTimeout = 10_000;
+  const metricsBound = metrics === null || metricsPort === null ? null : await listening(metrics, host, metricsPort);
+  const closed = (s: HttpServer | Server): Promise<void> => new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    s.closeIdleConnections();
   });
   return {
     server,
     certificate,
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => {
+    port: bound,
+    metricsPort: metricsBound,
+    close: async () => {
       certificate.stop();
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
+      await Promise.all([closed(server), ...(metrics === null ? [] : [closed(metrics)])]);
+    },
   };
 }

@@ -35,9 +35,14 @@ app.kubernetes.io/name: temper-webhook
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* repository@digest when a digest is given (what runs is then pinned), else repository:tag. */}}
 {{- define "temper.image" -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" .image.repository .image.digest -}}
+{{- else -}}
 {{- $tag := default .root.Chart.AppVersion .image.tag -}}
 {{- printf "%s:%s" .image.repository $tag -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -247,5 +252,12 @@ still serving the old certificate stay trusted until they reload (docs/install.m
 {{- printf "%s%s" (index $tls "ca.crt" | b64dec) ($tls.previous | b64dec) | b64enc -}}
 {{- else -}}
 {{- index $tls "ca.crt" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* recursiveReadOnly for the agent's read-only host mounts, unless agent.recursiveReadOnly is "". */}}
+{{- define "temper.agent.recursiveReadOnly" -}}
+{{- with .Values.agent.recursiveReadOnly -}}
+recursiveReadOnly: {{ . }}
 {{- end -}}
 {{- end -}}
