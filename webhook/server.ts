@@ -220,7 +220,9 @@ function listening(server: HttpServer | Server, host: string, port: number): Pro
 export async function listenWebhook(deps: WebhookDeps, tls: TlsFiles, host: string, port: number, metricsPort: number | null = null): Promise<RunningWebhook> {
   const { handle, handleAdmission, handleMetrics, registry } = webhookHandler(deps);
   const certificate = watchServingCertificate(tls.certFile, tls.keyFile, deps.log, registry);
-  const server = createServer({ ...certificate.current(), minVersion: 'TLSv1.2' }, metricsPort === null ? handle : handleAdmission);
+  // Timeouts are checked every second (Node's default is every 30 s, which would let a trickler
+  // hold a connection four times longer than requestTimeout says).
+  const server = createServer({ ...certificate.current(), minVersion: 'TLSv1.2', connectionsCheckingInterval: 1000 }, metricsPort === null ? handle : handleAdmission);
   certificate.onChange((pair) => server.setSecureContext({ ...pair, minVersion: 'TLSv1.2' }));
   // The API server pools connections; keep them alive longer than its idle timeout. A client
   // that trickles its headers or body is cut off (its timeout is 3 s; 10 s is generous).
@@ -228,7 +230,7 @@ export async function listenWebhook(deps: WebhookDeps, tls: TlsFiles, host: stri
   server.headersTimeout = 10_000;
   server.requestTimeout = 10_000;
   const bound = await listening(server, host, port);
-  const metrics = metricsPort === null ? null : createHttpServer(handleMetrics);
+  const metrics = metricsPort === null ? null : createHttpServer({ connectionsCheckingInterval: 1000 }, handleMetrics);
   if (metrics !== null) metrics.requestTimeout = 10_000;
   const metricsBound = metrics === null || metricsPort === null ? null : await listening(metrics, host, metricsPort);
   const closed = (s: HttpServer | Server): Promise<void> => new Promise<void>((resolve) => {
