@@ -1,0 +1,147 @@
+// The agent under faults tried on purpose, on a control plane of its own (real kube-apiserver +
+// etcd): someone else overwriting its Node annotations, a PriorityClass deleted while pods use
+// it, and the scheduler process (test/fixtures/fake-scx.ts) exiting at random during a burst of
+// pod events. After each, the agent must converge to the right generation, run the config of
+// that generation, and publish matching annotations, without a restart storm.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, PatchStrategy, SchedulingV1Api, type V1Pod, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent } from '../agent/agent.ts';
+import { jsonLogger } from '../adapters/log.ts';
+import { defaultPolicy } from '../core/config.ts';
+import { agentNodeAnnotations } from '../core/install-objects.ts';
+import { type ControlPlane, startControlPlane } from '../dev/controlplane/controlplane.ts';
+import { installPriorityClasses } from '../dev/harness/webhook.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'temper-faults-'));
+const sysfs = join(dir, 'sched_ext');
+const policy = defaultPolicy();
+const [distributionKey, statusKey] = agentNodeAnnotations(policy) as [string, string];
+let cp: ControlPlane;
+let agent: Agent;
+let logs = '';
+interface Run { pid: number; sha256: string; at: number }
+const runs = (): Run[] => {
+  try { return readFileSync(join(dir, 'runs.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Run); } catch { return []; }
+};
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${logs.slice(-3000)}`);
+    await sleep(50);
+  }
+}
+
+const podBody = (name: string, spec: Record<string, unknown> = {}): V1Pod => ({ metadata: { name }, spec: { nodeName: cp.nodeName, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m' } } }], ...spec } }) as V1Pod;
+
+async function nodeAnnotations(): Promise<Record<string, string>> {
+  return (await cp.kc.makeApiClient(CoreV1Api).readNode({ name: cp.nodeName })).metadata?.annotations ?? {};
+}
+
+/** Converged: the scheduler runs the current generation's config, and the Node says so. */
+async function converged(): Promise<boolean> {
+  const g = agent.store.current();
+  if (g === null || g === undefined || agent.status().state !== 'enforcing') return false;
+  if (runs().at(-1)?.sha256 !== g.sha256) return false;
+  const a = await nodeAnnotations();
+  const status = a[statusKey] === undefined ? null : JSON.parse(a[statusKey]) as { generation: number; state: string };
+  return status?.generation === g.number && status.state === 'enforcing' && a[distributionKey] !== undefined;
+}
+
+describe('agent under faults', () => {
+  beforeAll(async () => {
+    mkdirSync(sysfs);
+    writeFileSync(join(sysfs, 'state'), 'disabled\n');
+    process.env.FAKE_SCX_DIR = dir;
+    process.env.FAKE_SCX_SCHED_EXT = sysfs;
+    cp = await startControlPlane({ controllers: false, nodeName: 'faults-node' });
+    await installPriorityClasses(cp.kc, policy);
+    agent = new Agent({
+      kc: cp.kc, nodeName: cp.nodeName, policy,
+      scheduler: {
+        binary: process.execPath, args: [join(import.meta.dirname, 'fixtures', 'fake-scx.ts')], stateDir: join(dir, 'state'), schedExtDir: sysfs,
+        backoffMs: 200, maxBackoffMs: 2000, stableAfterMs: 3000,
+      },
+      log: jsonLogger('agent', (l) => { logs += l; }),
+      debounceMs: 50, maxDelayMs: 300, publishIntervalMs: 200,
+      resilience: { backoffMs: 200, maxBackoffMs: 1000, staleAfterMs: 60_000 },
+    });
+    agent.start();
+    await until('the first generation, running and published', converged);
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.stop(true);
+    await cp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a Node annotation written by someone else is put back; their other annotations stay', async () => {
+    const core = cp.kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({ namespace: 'default', body: podBody('before-forgery') });
+    await until('the pod in a published generation', async () => agent.pods().some((p) => p.name === 'before-forgery') && converged());
+    const good = await nodeAnnotations();
+    const starts = runs().length;
+    // Right after the agent's own patch: the case where it used to wait for its own write to show.
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    await core.patchNode({ name: cp.nodeName, body: { metadata: { annotations: { [distributionKey]: 'forged', [statusKey]: '{"state":"forged"}', 'example.com/other': 'theirs' } } } }, merge);
+    const t0 = Date.now();
+    await until('the annotations restored', async () => {
+      const a = await nodeAnnotations();
+      return a[distributionKey] === good[distributionKey] && a[statusKey] === good[statusKey];
+    }, 10_000);
+    process.stdout.write(`forged annotations repaired in ${Date.now() - t0} ms\n`);
+    expect((await nodeAnnotations())['example.com/other']).toBe('theirs');
+    expect(runs()).toHaveLength(starts); // nothing to restart for
+  });
+
+  it('a PriorityClass deleted while pods use it: the pods keep their tier, nothing restarts', async () => {
+    const core = cp.kc.makeApiClient(CoreV1Api);
+    const scheduling = cp.kc.makeApiClient(SchedulingV1Api);
+    await scheduling.createPriorityClass({ body: { metadata: { name: 'fault-high' }, value: 200_000, globalDefault: false } });
+    await core.createNamespacedPod({ namespace: 'default', body: podBody('uses-deleted-class', { priorityClassName: 'fault-high' }) });
+    await until('the pod tiered by its class', async () => agent.pods().find((p) => p.name === 'uses-deleted-class')?.tier === 'high' && converged());
+    const generation = agent.store.current()?.number;
+    const starts = runs().length;
+    await scheduling.deletePriorityClass({ name: 'fault-high' });
+    await sleep(2000);
+    // The pod's spec.priority (resolved at admission) still places it; the config is unchanged.
+    expect(agent.pods().find((p) => p.name === 'uses-deleted-class')?.tier).toBe('high');
+    expect(agent.store.current()?.number).toBe(generation);
+    expect(runs()).toHaveLength(starts);
+    expect(await converged()).toBe(true);
+    expect(logs).not.toContain('recompute failed');
+  });
+
+  it('scx_layered exiting at random during a burst of pod events: converges, no restart storm', async () => {
+    const core = cp.kc.makeApiClient(CoreV1Api);
+    const starts = runs().length;
+    const t0 = Date.now();
+    // Every start during the burst exits after 50-400 ms; the pods change the config 20 times.
+    for (let i = 0; i < 20; i++) {
+      writeFileSync(join(dir, 'behaviour'), `crash:${50 + Math.floor(Math.random() * 350)}`);
+      await core.createNamespacedPod({ namespace: 'default', body: podBody(`burst-${i}`) });
+      await sleep(100 + Math.random() * 200);
+    }
+    writeFileSync(join(dir, 'behaviour'), 'ok');
+    const burstMs = Date.now() - t0;
+    await until('convergence after the burst', async () => agent.pods().filter((p) => p.name.startsWith('burst-')).length === 20 && converged(), 60_000);
+    const startsDuring = runs().length - starts;
+    const generations = agent.store.current()?.number ?? 0;
+    process.stdout.write(`burst of ${burstMs} ms: ${startsDuring} scheduler starts, converged ${Date.now() - t0} ms after it began, at generation ${generations}\n`);
+    // The debounce coalesces the 20 events; crashes back off exponentially (200 ms doubling). A
+    // storm would be a start per event or per crash without backoff.
+    expect(startsDuring).toBeGreaterThan(0);
+    expect(startsDuring).toBeLessThanOrEqual(15);
+    // Stable once converged: no further starts.
+    const settled = runs().length;
+    await sleep(3000);
+    expect(runs()).toHaveLength(settled);
+    expect(await converged()).toBe(true);
+    expect(agent.store.current()?.assignments.filter((a) => a.name.startsWith('burst-'))).toHaveLength(20);
+  }, 120_000);
+});
