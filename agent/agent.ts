@@ -61,6 +61,8 @@ export class Agent {
   private pendingSince: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private published: Record<string, string | null> = {};
+  /** The Node's resourceVersion in the watch when the last patch was sent. */
+  private sentAtVersion: string | undefined;
   private publishTimer: NodeJS.Timeout | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastPublish = 0;
@@ -259,15 +261,22 @@ export class Agent {
   }
 
   private async publish(): Promise<void> {
-    const current = this.watch?.node.list()[0]?.metadata?.annotations ?? {};
+    const nodeObj = this.watch?.node.list()[0];
+    const current = nodeObj?.metadata?.annotations ?? {};
     const desired = this.desiredAnnotations();
-    // Skip values the Node already carries; a value just sent is not sent again until the watch
-    // has had time to show it (then a removal by someone else is repaired).
+    // A value just sent is not sent again while the watch still shows the Node as it was before
+    // the patch (it lags). Once the Node has moved on, a different value is someone else's write,
+    // repaired at once. A re-check follows a skip, and after 30 s the value is sent regardless.
+    const caughtUp = nodeObj?.metadata?.resourceVersion !== this.sentAtVersion;
     const recent = Date.now() - this.lastPublish < 30_000;
-    const changed = Object.fromEntries(Object.entries(desired).filter(([k, v]) => (current[k] ?? null) !== v && !(recent && this.published[k] === v)));
+    const pending = (k: string, v: string | null): boolean => recent && !caughtUp && this.published[k] === v;
+    const differing = Object.entries(desired).filter(([k, v]) => (current[k] ?? null) !== v);
+    if (differing.some(([k, v]) => pending(k, v))) setTimeout(() => this.schedulePublish(), this.o.publishIntervalMs).unref();
+    const changed = Object.fromEntries(differing.filter(([k, v]) => !pending(k, v)));
     this.armHeartbeat();
     if (Object.keys(changed).length === 0) return;
     this.lastPublish = Date.now();
+    this.sentAtVersion = nodeObj?.metadata?.resourceVersion;
     try {
       await patchNodeAnnotations(this.o.kc, this.o.nodeName, changed);
       this.published = { ...this.published, ...changed };
