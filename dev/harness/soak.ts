@@ -127,6 +127,8 @@ export async function soak(kc: KubeConfig, kubeconfigPath: string, seconds: numb
           const pid = /"msg":"scx_layered started","pid":(\d+)/g;
           const pids = [...stderr.matchAll(pid)].map((m) => Number(m[1]));
           try { process.kill(pids.at(-1) ?? -1, 'SIGKILL'); } catch { /* already gone */ }
+          // What the kernel does when a sched_ext scheduler dies (SIGKILL leaves the stand-in no chance to).
+          writeFileSync(join(sysfs, 'state'), 'disabled\n');
         } else if (which === 'annotations overwritten') {
           await core.patchNode({ name: nodeName, body: { metadata: { annotations: { [distributionKey]: 'forged', [statusKey]: '{"state":"forged"}' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
         } else {
