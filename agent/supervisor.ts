@@ -213,10 +213,26 @@ export class Supervisor {
     }
     this.clearRestartTimer();
     if (!this.isRunning()) this.claimOrphan();
+    // Write the new config before stopping anything: when the state directory is full or
+    // read-only, the scheduler that runs keeps running its config, and the write is retried.
+    try {
+      this.stageConfig(desired.configJson);
+    } catch (err) {
+      const wait = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, this.o.maxBackoffMs);
+      const why = `cannot write ${this.stagedPath}: ${(err as Error).message}`;
+      this.o.log.error('config not written; the running scheduler keeps its config', { error: why, retryInMs: wait });
+      this.set('degraded', `${why}; ${this.isRunning() ? `scx_layered keeps running ${this.runningSha?.slice(0, 12) ?? 'its config'}` : 'nothing runs'}; retrying in ${wait} ms`);
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        void this.enqueue(() => this.restart(reason));
+      }, wait);
+      return;
+    }
     const t0 = performance.now();
     await this.stopScheduler();
     const seqBefore = schedExtEnableSeq(this.o.schedExtDir);
-    this.writeConfig(desired.configJson);
+    renameSync(this.stagedPath, this.configPath); // atomic: the scheduler never reads half a file
     this.spawnScheduler(desired.sha256);
     const gapToSpawnMs = performance.now() - t0;
     const gapToEnabledMs = await this.waitEnabled(t0, seqBefore);
@@ -230,10 +246,13 @@ export class Supervisor {
     }
   }
 
-  private writeConfig(json: string): void {
-    const tmp = `${this.configPath}.tmp`;
-    writeFileSync(tmp, json, { mode: 0o600 });
-    renameSync(tmp, this.configPath); // atomic: the scheduler never reads half a file
+  private get stagedPath(): string {
+    return `${this.configPath}.tmp`;
+  }
+
+  /** Writes the next config next to the current one (renamed over it once the old scheduler has stopped). */
+  private stageConfig(json: string): void {
+    writeFileSync(this.stagedPath, json, { mode: 0o600 });
   }
 
   private spawnScheduler(sha: string): void {
@@ -251,7 +270,12 @@ export class Supervisor {
       child.on('exit', (code, signal) => {
         if (this.child === child) this.onExit(code, signal ?? 'exited');
       });
-      if (child.pid !== undefined) writeFileSync(this.pidPath, `${child.pid} ${sha}\n`, { mode: 0o600 });
+      // The pidfile only lets a later agent adopt this scheduler; failing to write it is not fatal.
+      try {
+        if (child.pid !== undefined) writeFileSync(this.pidPath, `${child.pid} ${sha}\n`, { mode: 0o600 });
+      } catch (err) {
+        this.o.log.warn('pidfile not written; a restarted agent will not adopt this scheduler', { error: (err as Error).message });
+      }
       this.o.log.info('scx_layered started', { pid: child.pid ?? null, sha256: sha.slice(0, 12) });
     } finally {
       closeSync(logFd);

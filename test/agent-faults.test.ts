@@ -3,7 +3,7 @@
 // it, and the scheduler process (test/fixtures/fake-scx.ts) exiting at random during a burst of
 // pod events. After each, the agent must converge to the right generation, run the config of
 // that generation, and publish matching annotations, without a restart storm.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -116,6 +116,31 @@ describe('agent under faults', () => {
     expect(await converged()).toBe(true);
     expect(logs).not.toContain('recompute failed');
   });
+
+  it.each([
+    ['full', '/dev/full', 'ENOSPC'],
+    ['read-only', '/proc/version', 'E'],
+  ])('the state directory %s: the running scheduler keeps its config, and the agent converges once it is writable', async (_what, target, code) => {
+    const core = cp.kc.makeApiClient(CoreV1Api);
+    await until('converged before the fault', converged);
+    const starts = runs().length;
+    const running = runs().at(-1);
+    // The config is written to layered.json.tmp first; pointing that at /dev/full (ENOSPC) or a
+    // file nothing may write (/proc/version) makes every write fail as a full or read-only disk would.
+    const staged = join(dir, 'state', 'layered.json.tmp');
+    symlinkSync(target, staged);
+    try {
+      await core.createNamespacedPod({ namespace: 'default', body: podBody(`while-${_what}`) });
+      await until('the agent to report the failed write', () => agent.status().state === 'degraded' && agent.status().message.includes('cannot write') && agent.status().message.includes(code));
+      process.stdout.write(`state dir ${_what}: ${agent.status().message}\n`);
+      expect(runs()).toHaveLength(starts); // nothing stopped, nothing started
+      expect(() => process.kill(running?.pid ?? -1, 0)).not.toThrow(); // the old scheduler still runs
+    } finally {
+      unlinkSync(staged);
+    }
+    await until('convergence once the directory is writable', async () => agent.pods().some((p) => p.name === `while-${_what}`) && converged(), 30_000);
+    expect(runs()).toHaveLength(starts + 1);
+  }, 60_000);
 
   it('scx_layered exiting at random during a burst of pod events: converges, no restart storm', async () => {
     const core = cp.kc.makeApiClient(CoreV1Api);
