@@ -29,6 +29,9 @@ export { OUTCOMES };
 
 /** Largest AdmissionReview accepted; the API server itself caps request bodies at 3 MiB. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** An oversized body is discarded up to this many further bytes (so the client can read the 413), then the connection is dropped. */
+const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+const DRAIN_MS = 5_000;
 
 export interface WebhookDeps {
   readonly policy: Policy;
@@ -130,10 +133,16 @@ export function webhookHandler(deps: WebhookDeps): WebhookHandler {
       send(res, status, JSON_TYPE, json);
     };
     const tooLarge = (): void => {
-      // Stop reading: answer, then drop the connection rather than drain megabytes.
-      res.setHeader('connection', 'close');
+      // Answer at once, without `connection: close` (Node would end the socket under a client
+      // still writing, and a reset mid-write loses the 413). Discard, not buffer, the rest of the
+      // body; drop the connection past DRAIN_LIMIT_BYTES more or after DRAIN_MS.
       finish('invalid', 413, errorJson(`request body exceeds ${MAX_BODY_BYTES} bytes`));
-      res.once('finish', () => req.destroy());
+      let discarded = 0;
+      const timer = setTimeout(() => req.destroy(), DRAIN_MS);
+      timer.unref();
+      req.on('data', (chunk: Buffer) => { discarded += chunk.length; if (discarded > DRAIN_LIMIT_BYTES) req.destroy(); });
+      req.once('close', () => clearTimeout(timer));
+      req.resume();
     };
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > MAX_BODY_BYTES) { tooLarge(); return; }
