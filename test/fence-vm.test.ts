@@ -10,9 +10,12 @@
 //     ejection, no restart);
 //   - a kubelet-like task (catch-all) and an agent-like task (system layer) wake up with a p99
 //     no worse than under the default scheduler in the same boot, within P99_TOLERANCE, and never
-//     later than 100 ms;
+//     later than 100 ms (or than the default scheduler's own longest gap when the host stalled
+//     the emulator for longer, see allowedGap);
 //   - Background's CPU time on the CPUs the Critical layer holds stays under 2% of their time
-//     (per-CPU accounting by a cgroup-v1 cpuacct hierarchy, no BPF).
+//     (per-CPU accounting by a cgroup-v1 cpuacct hierarchy, no BPF);
+//   - the tier order is not inverted: the busy Normal pod gets at least half its request while
+//     Background saturates the node.
 // Skips (saying why) only when the VM prerequisites are missing and TEMPER_REQUIRE_VM != 1.
 // VM time: about 4 minutes per node size on this 2-core host (boot, 40 s default arm, the
 // scheduler's start, the 120 s window).
@@ -39,7 +42,14 @@ const DEFAULT_S = 40;
  * starved layer misses by orders of magnitude, not by this.
  */
 const P99_TOLERANCE = { factor: 1.25, slackUs: 500 } as const;
+/**
+ * "Never a gap over 100 ms" — unless the default scheduler's own longest gap in the same boot was
+ * longer: on a loaded shared host the emulator's vCPU threads are themselves descheduled for
+ * 150–250 ms at times (measured: every probe in every arm, EEVDF's included), which no guest
+ * scheduler can hide. The bound is then 1.25 × that gap; a starved layer's gap is seconds.
+ */
 const MAX_GAP_US = 100_000;
+const allowedGap = (d: ProbeStats): number => Math.max(MAX_GAP_US, d.max_us * P99_TOLERANCE.factor);
 const MAX_BACKGROUND_ON_FENCED = 0.02;
 
 const allowedP99 = (d: ProbeStats): number => d.p99_us * P99_TOLERANCE.factor + P99_TOLERANCE.slackUs;
@@ -79,10 +89,19 @@ describe.skipIf(!avail.ok).each([2, 3, 4])('fences hold on a %i-vCPU node satura
       const t = r.probes.temper[who];
       expect(d, `no default-scheduler probe result for ${who}`).toBeDefined();
       expect(t, `no Temper probe result for ${who}`).toBeDefined();
-      expect(t!.max_us, `${who}: longest wake-up gap under Temper`).toBeLessThan(MAX_GAP_US);
+      expect(t!.max_us, `${who}: longest wake-up gap under Temper ${t!.max_us} µs (default's ${d!.max_us} µs)`).toBeLessThan(allowedGap(d!));
       expect(t!.p99_us, `${who}: Temper p99 ${t!.p99_us} µs vs default ${d!.p99_us} µs (allowed ${P99_TOLERANCE.factor}× + ${P99_TOLERANCE.slackUs} µs)`).toBeLessThanOrEqual(allowedP99(d!));
     });
   }
+
+  it('does not starve Normal below Background: the busy Normal pod gets at least half its request', () => {
+    const normal = r.load.pods.find((p) => p.group === 'normal')!;
+    const s = r.shares.temper;
+    expect(s, 'no accounting for the Temper window').not.toBeNull();
+    const got = (s!.share.normal ?? []).reduce((a, b) => a + b, 0);
+    const bg = ['be', 'bgb'].reduce((acc, g) => acc + (s!.share[g] ?? []).reduce((a, b) => a + b, 0), 0);
+    expect(got, `Normal got ${got.toFixed(4)} CPU (request ${normal.placed.requestMillis / 1000}) while Background got ${bg.toFixed(2)} CPU`).toBeGreaterThanOrEqual(normal.placed.requestMillis / 1000 / 2);
+  });
 
   it(`keeps Background under ${MAX_BACKGROUND_ON_FENCED * 100}% of the fenced CPUs' time`, () => {
     expect(r.fenced.length, 'scx_layered reported no CPUs for the Critical layer').toBeGreaterThan(0);
