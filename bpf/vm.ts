@@ -280,9 +280,10 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   writeFileSync(initrd, Buffer.concat([readFileSync(base), gzipSync(cpioNewc(extra))]));
 
   const thread = opts.tcgThread ?? process.env.TEMPER_VM_TCG_THREAD ?? "single";
-  // Under multi-threaded TCG the vCPUs' TSCs drift apart (each vCPU is a host thread that can
-  // be descheduled), the kernel's TSC watchdog marks the TSC unstable and switches to a slow
-  // emulated clocksource mid-run; tsc=reliable keeps the TSC (see runInVmRetrying).
+  // Under multi-threaded TCG each vCPU is a host thread that the host can deschedule, so the
+  // kernel's clocksource watchdog may judge the TSC unstable and switch to a slow emulated
+  // clocksource mid-run; a previous session needed tsc=reliable there (with it, every 2026-12-02
+  // run kept "tsc"; a run without it was not repeated).
   const threadAppend = opts.tscReliable ?? thread === "multi" ? "tsc=reliable" : "";
   const args = [
     "-accel", `tcg,thread=${thread}`, "-smp", String(opts.smp ?? 2), "-m", "2048", "-nographic", "-no-reboot", "-nic", "none",
