@@ -212,10 +212,20 @@ int main(int argc, char **argv)
 		default: usage(argv[0]);
 		}
 	}
-	if (cgroup)
-		join_cgroup(cgroup);
-	if (acct)
-		join_cgroup(acct);
+	/* Join, then exec again, as runc does (it joins the container's cgroup, then execs): a
+	 * scheduler matches a task at exec, while a cgroup move is re-matched only at the task's next
+	 * wake-up, which a busy loop never has (docs/kernel-testing.md, behaviour 2). */
+	if ((cgroup || acct) && !getenv("WORKLOAD_JOINED")) {
+		if (cgroup)
+			join_cgroup(cgroup);
+		if (acct)
+			join_cgroup(acct);
+		setenv("WORKLOAD_JOINED", "1", 1);
+		execvp(argv[0], argv);
+		perror("workload: exec");
+		return 1;
+	}
+	unsetenv("WORKLOAD_JOINED");
 
 	if (strcmp(mode, "nap") == 0) {
 		if (optind + 1 != argc)
