@@ -45,6 +45,13 @@ export interface RunInVmOptions {
   smp?: number;
   /** With $TEMPER_VM_LOG_DIR set, the serial output is also written to <dir>/<logName>.log. */
   logName?: string;
+  /**
+   * Kill the VM when the payload has not started after this long (an early boot hang; see
+   * runInVmRetrying). Default: no limit besides timeoutMs.
+   */
+  bootTimeoutMs?: number;
+  /** Pass tsc=reliable (default: under multi-threaded TCG only; see runInVm). */
+  tscReliable?: boolean;
 }
 
 export interface RunInVmResult {
@@ -53,6 +60,8 @@ export interface RunInVmResult {
   /** Payload exit code, or null when the sentinel never appeared (timeout, panic, crash). */
   exitCode: number | null;
   timedOut: boolean;
+  /** True when the VM was killed because the payload had not started within bootTimeoutMs. */
+  bootHung: boolean;
   /** Guest /proc/uptime when the payload started, in ms. */
   bootMs: number | null;
   /** Host wall time from qemu start until the payload started, in ms. */
@@ -224,6 +233,7 @@ export function baseInitramfs(paths: VmPaths): string {
   const workload = buildGuestTool(paths.cache, "workload");
   addFile("/bin/workload", workload);
   addFile("/bin/kubelet", workload);
+  addFile("/bin/temper-agent", workload); // comm "temper-agent": the system layer's PcommPrefix
   // per-task layer map of a scheduler started with --enable-match-debug (bpf/scx-matches.c)
   addFile("/bin/scx-matches", buildGuestTool(paths.cache, "scx-matches"));
   for (const lib of libsOf(paths.scxLayered)) addFile(lib, lib);
@@ -269,10 +279,16 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   const initrd = join(tmpdir(), `temper-vm-${process.pid}-${Date.now()}.cpio.gz`);
   writeFileSync(initrd, Buffer.concat([readFileSync(base), gzipSync(cpioNewc(extra))]));
 
+  const thread = opts.tcgThread ?? process.env.TEMPER_VM_TCG_THREAD ?? "single";
+  // Under multi-threaded TCG each vCPU is a host thread that the host can deschedule, so the
+  // kernel's clocksource watchdog may judge the TSC unstable and switch to a slow emulated
+  // clocksource mid-run; a previous session needed tsc=reliable there (with it, every 2026-12-02
+  // run kept "tsc"; a run without it was not repeated).
+  const threadAppend = opts.tscReliable ?? thread === "multi" ? "tsc=reliable" : "";
   const args = [
-    "-accel", `tcg,thread=${opts.tcgThread ?? process.env.TEMPER_VM_TCG_THREAD ?? "single"}`, "-smp", String(opts.smp ?? 2), "-m", "2048", "-nographic", "-no-reboot", "-nic", "none",
+    "-accel", `tcg,thread=${thread}`, "-smp", String(opts.smp ?? 2), "-m", "2048", "-nographic", "-no-reboot", "-nic", "none",
     "-kernel", paths.kernel, "-initrd", initrd,
-    "-append", `console=ttyS0 quiet loglevel=4 panic=-1 mitigations=off ${opts.append ?? ""}`.trim(),
+    "-append", `console=ttyS0 quiet loglevel=4 panic=-1 mitigations=off ${threadAppend} ${opts.append ?? ""}`.trim(),
   ];
   for (const d of paths.qemuDataDirs) args.push("-L", d);
   const timeoutMs = opts.timeoutMs ?? 180_000;
@@ -291,10 +307,16 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   });
   child.stderr.on("data", (c: Buffer) => chunks.push(c));
   let timedOut = false;
+  let bootHung = false;
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
   }, timeoutMs);
+  const bootTimer = opts.bootTimeoutMs === undefined ? undefined : setTimeout(() => {
+    if (bootWallMs !== null) return;
+    bootHung = true;
+    child.kill("SIGKILL");
+  }, opts.bootTimeoutMs);
   try {
     await new Promise<void>((resolve, reject) => {
       child.on("error", reject);
@@ -302,6 +324,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
     });
   } finally {
     clearTimeout(timer);
+    if (bootTimer !== undefined) clearTimeout(bootTimer);
     running.delete(child);
     rmSync(initrd, { force: true });
   }
@@ -318,15 +341,44 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
     output,
     exitCode: exitMatch ? Number(exitMatch[1]) : null,
     timedOut,
+    bootHung,
     bootMs: bootMatch ? Math.round(Number(bootMatch[1]) * 1000) : null,
     bootWallMs,
     wallMs: Date.now() - started,
   };
 }
 
+/**
+ * Why a failed run is the emulator's fault rather than the guest's: multi-threaded TCG patches
+ * code across vCPUs racily, so when sched_ext flips its static keys another vCPU can execute a
+ * stale int3 ("Oops: int3", kernel panic), and a boot can hang before /init. null when the run
+ * finished or failed for another reason (those are never retried).
+ */
+export function emulatorFailure(r: RunInVmResult): string | null {
+  if (r.exitCode !== null) return null;
+  if (r.bootHung) return "boot hang before /init";
+  if (!r.timedOut && /Oops: int3|Kernel panic/.test(r.output)) return /Oops: int3/.test(r.output) ? "kernel panic: stale int3" : "kernel panic";
+  return null;
+}
+
+/**
+ * runInVm, booted again (at most `attempts` times in all) when the run failed for an emulator
+ * reason (emulatorFailure). A boot that has not reached /init within 90 s is counted as hung
+ * (boots take 4–10 s). Returns the last run and the reasons of the retried ones.
+ */
+export async function runInVmRetrying(opts: RunInVmOptions, attempts = 3): Promise<RunInVmResult & { retries: string[] }> {
+  const retries: string[] = [];
+  for (;;) {
+    const r = await runInVm({ bootTimeoutMs: 90_000, ...opts });
+    const why = emulatorFailure(r);
+    if (why === null || retries.length + 1 >= attempts) return { ...r, retries };
+    retries.push(why);
+  }
+}
+
 // `node bpf/vm.ts 'script'` runs a one-off script (handy when debugging).
 if (process.argv[1] && statSync(process.argv[1], { throwIfNoEntry: false })?.ino === statSync(fileURLToPath(import.meta.url)).ino) {
-  const r = await runInVm({ script: process.argv[2] ?? "uname -a; cat /sys/kernel/sched_ext/state", timeoutMs: 300_000 });
+  const r = await runInVm({ script: process.argv[2] ?? "uname -a; cat /sys/kernel/sched_ext/state", timeoutMs: 300_000, smp: Number(process.env.TEMPER_VM_SMP ?? 2) });
   process.stdout.write(r.output);
   console.error(`exitCode=${r.exitCode} timedOut=${r.timedOut} bootMs=${r.bootMs} bootWallMs=${r.bootWallMs} wallMs=${r.wallMs}`);
   process.exit(r.exitCode ?? 1);

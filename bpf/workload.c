@@ -8,13 +8,15 @@
  *       next wake-up, which refreshes the per-task record of --enable-match-debug (that record is
  *       written only when a task is matched, and a write can fail in the burst of first matches
  *       at scheduler start). The layer it lands in is the same as without -r.
- *   workload hog   [-c CGROUP_DIR]
- *       Spins forever: a CPU hog that never sleeps.
- *   workload probe [-c CGROUP_DIR] [-l LABEL] [-w WARMUP] PERIOD_US SAMPLES
- *       Wakeup-latency probe: SAMPLES times, sleeps PERIOD_US (relative clock_nanosleep on
- *       CLOCK_MONOTONIC) and records the overshoot (actual sleep − PERIOD_US). Prints one line
+ *   workload hog   [-c CGROUP_DIR] [-n THREADS]
+ *       Spins forever in THREADS threads (default 1): a CPU hog that never sleeps.
+ *   workload probe [-c CGROUP_DIR] [-l LABEL] [-w WARMUP] [-d SECONDS] PERIOD_US SAMPLES
+ *       Wakeup-latency probe: SAMPLES times (or, with -d, until SECONDS have passed, at most
+ *       SAMPLES times), sleeps PERIOD_US (relative clock_nanosleep on CLOCK_MONOTONIC) and
+ *       records the overshoot (actual sleep − PERIOD_US). Prints one line
  *         PROBE {"label":…,"n":…,"period_us":…,"mean_us":…,"p50_us":…,"p90_us":…,"p99_us":…,"p999_us":…,"max_us":…}
- *       after discarding WARMUP (default 50) leading samples.
+ *       after discarding WARMUP (default 50) leading samples. max_us is the longest gap the
+ *       task saw between asking to run and running.
  *   workload watch [-i INTERVAL_US] [-t SECONDS]
  *       Polls /sys/kernel/sched_ext/state every INTERVAL_US (default 5000) and prints
  *         STATE <monotonic_ms> <state> <enable_seq>
@@ -22,11 +24,14 @@
  *       scheduler switch leaves is the time between leaving and re-entering "enabled".
  *
  * -c writes the process's own pid into CGROUP_DIR/cgroup.procs before doing anything else, so
- * the task is in its pod cgroup from its first instruction of work. The comm is the name the
+ * the task is in its pod cgroup from its first instruction of work. -a ACCT_DIR does the same for
+ * a second cgroup (a cgroup-v1 cpuacct group: per-CPU CPU time of a population, see guest.ts);
+ * both are joined before any thread starts, so every thread is accounted. The comm is the name the
  * binary was executed as (a symlink named kubelet gives comm "kubelet").
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <stdint.h>
@@ -40,8 +45,8 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s nap [-c CGROUP_DIR] [-r N] PERIOD_US\n"
-		"       %s hog [-c CGROUP_DIR]\n"
-		"       %s probe [-c CGROUP_DIR] [-l LABEL] [-w WARMUP] PERIOD_US SAMPLES\n"
+		"       %s hog [-c CGROUP_DIR] [-a ACCT_DIR] [-n THREADS]\n"
+		"       %s probe [-c CGROUP_DIR] [-a ACCT_DIR] [-l LABEL] [-w WARMUP] [-d SECONDS] PERIOD_US SAMPLES\n"
 		"       %s watch [-i INTERVAL_US] [-t SECONDS]\n",
 		argv0, argv0, argv0, argv0);
 	exit(2);
@@ -100,9 +105,10 @@ static double pct_us(const int64_t *v, long n, double p)
 	return (double)v[rank - 1] / 1000.0;
 }
 
-static int probe(const char *label, long period_us, long samples, long warmup)
+static int probe(const char *label, long period_us, long samples, long warmup, long seconds)
 {
 	long total = samples + warmup;
+	int64_t end = seconds > 0 ? now_ns() + (int64_t)seconds * 1000000000 : INT64_MAX;
 	int64_t *v = calloc((size_t)total, sizeof(*v));
 	int64_t period = (int64_t)period_us * 1000;
 	double sum = 0;
@@ -111,12 +117,20 @@ static int probe(const char *label, long period_us, long samples, long warmup)
 		perror("workload: calloc");
 		return 1;
 	}
-	for (long i = 0; i < total; i++) {
+	long got = 0;
+	for (; got < total; got++) {
 		int64_t t0 = now_ns();
+		if (got >= warmup && t0 >= end)
+			break;
 		sleep_ns(period);
 		int64_t over = now_ns() - t0 - period;
-		v[i] = over < 0 ? 0 : over;
+		v[got] = over < 0 ? 0 : over;
 	}
+	if (got <= warmup) {
+		fprintf(stderr, "workload: probe ended before its warm-up was over\n");
+		return 1;
+	}
+	samples = got - warmup;
 	int64_t *s = v + warmup;
 	for (long i = 0; i < samples; i++)
 		sum += (double)s[i];
@@ -148,6 +162,14 @@ static void read_small(const char *path, char *buf, size_t len)
 		buf[n - 1] = 0;
 }
 
+static void *spin(void *arg)
+{
+	(void)arg;
+	for (volatile uint64_t i = 0;; i++)
+		;
+	return NULL;
+}
+
 static int watch(long interval_us, long seconds)
 {
 	char state[64], prev[64] = "", seq[32];
@@ -168,15 +190,15 @@ static int watch(long interval_us, long seconds)
 
 int main(int argc, char **argv)
 {
-	const char *cgroup = NULL, *label = "probe";
-	long warmup = 50, interval_us = 5000, seconds = 0, rename_every = 0;
+	const char *cgroup = NULL, *acct = NULL, *label = "probe";
+	long warmup = 50, interval_us = 5000, seconds = 0, rename_every = 0, threads = 1, duration = 0;
 	int opt;
 
 	if (argc < 2)
 		usage(argv[0]);
 	const char *mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "c:l:w:i:t:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:a:l:w:i:t:r:n:d:")) != -1) {
 		switch (opt) {
 		case 'c': cgroup = optarg; break;
 		case 'l': label = optarg; break;
@@ -184,11 +206,26 @@ int main(int argc, char **argv)
 		case 'i': interval_us = atol(optarg); break;
 		case 't': seconds = atol(optarg); break;
 		case 'r': rename_every = atol(optarg); break;
+		case 'a': acct = optarg; break;
+		case 'n': threads = atol(optarg); break;
+		case 'd': duration = atol(optarg); break;
 		default: usage(argv[0]);
 		}
 	}
-	if (cgroup)
-		join_cgroup(cgroup);
+	/* Join, then exec again, as runc does (it joins the container's cgroup, then execs): a
+	 * scheduler matches a task at exec, while a cgroup move is re-matched only at the task's next
+	 * wake-up, which a busy loop never has (docs/kernel-testing.md, behaviour 2). */
+	if ((cgroup || acct) && !getenv("WORKLOAD_JOINED")) {
+		if (cgroup)
+			join_cgroup(cgroup);
+		if (acct)
+			join_cgroup(acct);
+		setenv("WORKLOAD_JOINED", "1", 1);
+		execvp(argv[0], argv);
+		perror("workload: exec");
+		return 1;
+	}
+	unsetenv("WORKLOAD_JOINED");
 
 	if (strcmp(mode, "nap") == 0) {
 		if (optind + 1 != argc)
@@ -205,18 +242,24 @@ int main(int argc, char **argv)
 		}
 	}
 	if (strcmp(mode, "hog") == 0) {
-		if (optind != argc)
+		if (optind != argc || threads < 1)
 			usage(argv[0]);
-		for (volatile uint64_t i = 0;; i++)
-			;
+		for (long t = 1; t < threads; t++) {
+			pthread_t th;
+			if (pthread_create(&th, NULL, spin, NULL) != 0) {
+				perror("workload: pthread_create");
+				return 1;
+			}
+		}
+		spin(NULL);
 	}
 	if (strcmp(mode, "probe") == 0) {
 		if (optind + 2 != argc)
 			usage(argv[0]);
 		long period_us = atol(argv[optind]), samples = atol(argv[optind + 1]);
-		if (period_us <= 0 || samples <= 0 || warmup < 0)
+		if (period_us <= 0 || samples <= 0 || warmup < 0 || duration < 0)
 			usage(argv[0]);
-		return probe(label, period_us, samples, warmup);
+		return probe(label, period_us, samples, warmup, duration);
 	}
 	if (strcmp(mode, "watch") == 0) {
 		if (optind != argc || interval_us <= 0)
