@@ -2,8 +2,12 @@
  * Command-line flags for the long-running programs (agent, webhook): node:util's parseArgs with
  * a help line per flag, `--help` printing usage, and a bad flag one line and exit 2, never a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ParseArgsOptionDescriptor } from 'node:util';
+import type { Policy } from '../core/config.ts';
+import { defaultPolicy, parsePolicy } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /** One flag: parseArgs' descriptor plus its help text and, for strings, a placeholder. */
 export type Flag = ParseArgsOptionDescriptor & { readonly help: string; readonly arg?: string };
@@ -32,5 +36,25 @@ export function programArgs<const T extends Record<string, Flag>>(program: strin
   } catch (err) {
     process.stderr.write(`${program}: ${(err as Error).message.split('\n')[0] ?? ''}; see ${program} --help\n`);
     process.exit(2);
+  }
+}
+
+/**
+ * The policy named by a program's `--config` flag (the defaults without one). An unreadable or
+ * invalid file is reported through `fail` as one message listing every problem, never a stack trace.
+ */
+export function policyFromFlag(path: string | undefined, fail: (message: string) => never): Policy {
+  if (path === undefined) return defaultPolicy();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    fail(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return parsePolicy(text, path);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid config:\n  ${err.lines.join('\n  ')}`);
+    throw err;
   }
 }

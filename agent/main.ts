@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 // temper-agent: one per node. Watches its node's pods, renders and runs scx_layered, publishes
 // the node annotations, and serves gRPC (unix socket) and HTTP (loopback) until SIGTERM.
-import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfigError, loadKubeConfig } from '../adapters/kubeconfig.ts';
-import { defaultPolicy, parsePolicy } from '../core/config.ts';
-import { ConfigError } from '../core/errors.ts';
 import { jsonLogger } from '../adapters/log.ts';
-import { programArgs } from '../adapters/program-args.ts';
+import { policyFromFlag, programArgs } from '../adapters/program-args.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_GRPC_ADDRESS, startGrpcServer } from './grpc.ts';
 import { listenHttp, listenProbes } from './http.ts';
@@ -39,21 +36,7 @@ function fail(message: string): never {
 }
 
 if (values.node === undefined || values.node === '') fail('no node name: set NODE_NAME (downward API spec.nodeName) or pass --node');
-let policy = defaultPolicy();
-if (values.config !== undefined) {
-  let text: string;
-  try {
-    text = readFileSync(values.config, 'utf8');
-  } catch (err) {
-    fail(`cannot read config ${values.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    policy = parsePolicy(text, values.config);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(`invalid config:\n  ${err.lines.join('\n  ')}`);
-    throw err;
-  }
-}
+const policy = policyFromFlag(values.config, fail);
 let kc: KubeConfig;
 try {
   kc = loadKubeConfig({ kubeconfig: values.kubeconfig });

@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 // temper-scheduler-extender: the sidecar of the `temper-scheduler` kube-scheduler. Serves the
 // filter and prioritize verbs on loopback until SIGTERM (docs/scheduling.md).
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KubeConfigError, loadKubeConfig } from '../adapters/kubeconfig.ts';
 import { jsonLogger } from '../adapters/log.ts';
-import { defaultPolicy, parsePolicy } from '../core/config.ts';
-import { ConfigError } from '../core/errors.ts';
+import { policyFromFlag } from '../adapters/program-args.ts';
 import { DEFAULT_MARGIN_TTL_MS, DEFAULT_STALE_AFTER_MS, startExtender } from './run.ts';
 
 const log = jsonLogger('scheduler-extender');
@@ -43,21 +41,7 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 const port = wholeNumber('port', values.port, 0, 65535);
 const staleAfterMs = wholeNumber('stale-after-seconds', values['stale-after-seconds'], 1, 7 * 24 * 3600) * 1000;
 const marginTtlMs = wholeNumber('margin-ttl-ms', values['margin-ttl-ms'], 0, 600_000);
-let policy = defaultPolicy();
-if (values.config !== undefined) {
-  let text: string;
-  try {
-    text = readFileSync(values.config, 'utf8');
-  } catch (err) {
-    fail(`cannot read config ${values.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    policy = parsePolicy(text, values.config);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(`invalid config:\n  ${err.lines.join('\n  ')}`);
-    throw err;
-  }
-}
+const policy = policyFromFlag(values.config, fail);
 let kc;
 try {
   kc = loadKubeConfig({ kubeconfig: values.kubeconfig });

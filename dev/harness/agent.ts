@@ -2,13 +2,14 @@
 // loopback port, its gRPC on a unix socket, its state in a throwaway directory.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { ProtoGrpcType } from '../../agent/proto/gen/agent.ts';
 import { loadAgentProto } from '../../agent/proto/load.ts';
+import { stopperOf } from './child.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
@@ -52,18 +53,9 @@ export async function startAgentProcess(opts: { kubeconfig: string; nodeName: st
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`agent exited with ${code}:\n${log}`)); });
   });
-  let exited: Promise<number | null> | null = null;
   return {
     url, grpcAddress, log: () => log,
-    stop: () => {
-      exited ??= new Promise<number | null>((resolve) => {
-        if (child.exitCode !== null) { resolve(child.exitCode); return; }
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-      }).then(async (code) => { await rm(dir, { recursive: true, force: true }); return code; });
-      return exited;
-    },
+    stop: stopperOf(child, dir),
   };
 }
 

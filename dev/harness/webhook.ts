@@ -2,7 +2,7 @@
 // throwaway CA, and registers it with a control plane. Used by the integration tests and the demo.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import type { Policy } from '../../core/config.ts';
 import { mutatingWebhookConfiguration, priorityClassObjects } from '../../core/install-objects.ts';
 import { OBJECT_NAMES } from '../../core/names.ts';
 import { type CertFiles, createCA, issueCert } from '../pki.ts';
+import { stopperOf } from './child.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
@@ -97,18 +98,9 @@ export async function startWebhookProcess(opts: WebhookProcessOptions): Promise<
     if (i > 100) throw new Error(`webhook never became ready:\n${log}`);
     await sleep(100);
   }
-  let exited: Promise<number | null> | null = null;
   return {
     url, port, caPem: tls.caPem, log: () => log,
-    stop: () => {
-      exited ??= new Promise<number | null>((resolve) => {
-        if (child.exitCode !== null) { resolve(child.exitCode); return; }
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-      }).then(async (code) => { await rm(dir, { recursive: true, force: true }); return code; });
-      return exited;
-    },
+    stop: stopperOf(child, dir),
   };
 }
 
