@@ -54,21 +54,26 @@ export function agentApp(agent: Agent, options: { loopbackOnly?: boolean } = {})
   return app;
 }
 
-/** Listens on host:port (loopback by default: the dashboard and API are read-only but private). */
-export async function listenHttp(agent: Agent, host: string, port: number): Promise<RunningHttp> {
-  const app = agentApp(agent, { loopbackOnly: isLoopback(host) });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, (err?: Error) => (err === undefined ? resolve(s) : reject(err)));
-  });
+/** A listening server's URL and a close that also ends open connections (SSE streams never end on their own). */
+function runningHttp(server: Server, host: string): RunningHttp {
   const { port: bound } = server.address() as AddressInfo;
   return {
     server,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
-      server.closeAllConnections(); // SSE streams never end on their own
+      server.closeAllConnections();
     }),
   };
+}
+
+/** Listens on host:port (loopback by default: the dashboard and API are read-only but private). */
+export async function listenHttp(agent: Agent, host: string, port: number): Promise<RunningHttp> {
+  const app = agentApp(agent, { loopbackOnly: isLoopback(host) });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err === undefined ? resolve(s) : reject(err)));
+  });
+  return runningHttp(server, host);
 }
 
 /**
@@ -97,13 +102,5 @@ export async function listenProbes(agent: Agent, host: string, port: number): Pr
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    server,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return runningHttp(server, host);
 }
