@@ -18,6 +18,7 @@ import { nodeFromObject } from '../core/objects.ts';
 import { plan } from '../core/plan.ts';
 import { type ExtraScheduler, createSchedulableNode, ensureNamespace, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
 import { ensureHelm } from '../dev/install-helm.ts';
+import { runCommand as run } from './run-command.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import { URL_PREFIX } from '../scheduler/extender.ts';
 
@@ -30,18 +31,6 @@ const suffix = randomBytes(3).toString('hex');
 const work = mkdtempSync(join(tmpdir(), 'temper-chart-sched-'));
 let helmBin = '';
 type Obj = KubernetesObject & Record<string, unknown>;
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function template(values: Record<string, unknown>, namespace = 'temper-system'): Promise<Obj[]> {
   const file = join(work, `values-${randomBytes(3).toString('hex')}.yaml`);

@@ -24,6 +24,7 @@ import { agentNodeAnnotations, mutatingWebhookConfiguration, priorityClassObject
 import { httpsGet } from '../dev/harness/webhook.ts';
 import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 import { ensureHelm } from '../dev/install-helm.ts';
+import { runCommand as run } from './run-command.ts';
 
 const repo = join(import.meta.dirname, '..');
 const chart = join(repo, 'manifests', 'chart', 'temper');
@@ -37,20 +38,6 @@ let helmBin = '';
 
 type Obj = KubernetesObject & Record<string, unknown>;
 type Values = Record<string, unknown>;
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let valuesFiles = 0;
 function valuesFile(values: Values): string {
