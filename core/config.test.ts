@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './errors.ts';
 import { defaultPolicy, parsePolicy, tierClassValue } from './config.ts';
 import { LAYER_DEFAULTS } from './layers.ts';
 import { distributionAnnotation } from './names.ts';
 import { LAYER_NAMES } from './types.ts';
-
-function problemsOf(text: string): readonly string[] {
-  try {
-    parsePolicy(text, 'temper.toml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.lines;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problemsOf } from '../test/builders.ts';
 
 describe('parsePolicy', () => {
   it('an empty file is the shipped defaults', () => {

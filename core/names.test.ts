@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, tierClasses } from './config.ts';
-import { ConfigError } from './errors.ts';
 import { agentNodeAnnotations, mutatingWebhookConfiguration } from './install-objects.ts';
 import { formerClassNames, publishedAnnotations, readAnnotation, readKeys, safeModeRequested, temperKeys, webhookName, writePrefixes } from './names.ts';
 import { classifyPods } from './plan.ts';
 import { pod } from '../test/builders.ts';
+import { problemsOf } from '../test/builders.ts';
 
 const policyOf = (toml: string) => parsePolicy(toml, 'temper.toml');
 const infera = policyOf('');
 const temper = policyOf('[naming]\nnames = "temper"\n');
 const migrating = policyOf('[naming]\nnames = "temper"\nmigration = true\n');
-
-function problemsOf(text: string): readonly string[] {
-  try {
-    parsePolicy(text, 'temper.toml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.lines;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('[naming] names selects what Temper writes', () => {
   it.each([

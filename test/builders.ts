@@ -1,5 +1,6 @@
 /** Test builders: Kubernetes-shaped pod/node objects, parsed through core's real edge parser. */
-import { defaultPolicy } from '../core/config.ts';
+import { defaultPolicy, parsePolicy } from '../core/config.ts';
+import { ConfigError } from '../core/errors.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
 import { plan } from '../core/plan.ts';
@@ -98,4 +99,15 @@ export function threePlans(): { plans: Plan[]; at: (minute: number) => Date } {
     ],
     at: (minute) => new Date(Date.UTC(2025, 0, 1, 12, minute)),
   };
+}
+
+/** The problems parsePolicy reports for `text` (fails when it accepts it). */
+export function problemsOf(text: string): readonly string[] {
+  try {
+    parsePolicy(text, 'temper.toml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.lines;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
 }
