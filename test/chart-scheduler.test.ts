@@ -5,7 +5,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +15,7 @@ import { defaultPolicy } from '../core/config.ts';
 import { nodeReportOf, serializeNodeReport } from '../core/node-report.ts';
 import { nodeFromObject } from '../core/objects.ts';
 import { plan } from '../core/plan.ts';
-import { type ExtraScheduler, createSchedulableNode, ensureNamespace, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
+import { type ExtraScheduler, createSchedulableNode, ensureNamespace, freePorts, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
 import { ensureHelm } from '../dev/install-helm.ts';
 import { runCommand as run } from './run-command.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
@@ -52,12 +51,10 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   }
 }
 
+/** A free loopback port (released again; the component binds it moments later). */
 async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
+  const [port] = await freePorts(1);
+  return port!;
 }
 
 beforeAll(async () => {

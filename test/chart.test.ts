@@ -6,7 +6,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +21,7 @@ import { type Policy, defaultPolicy, parsePolicy } from '../core/config.ts';
 import type { ConfigError } from '../core/errors.ts';
 import { agentNodeAnnotations, mutatingWebhookConfiguration, priorityClassObjects } from '../core/install-objects.ts';
 import { httpsGet } from '../dev/harness/webhook.ts';
-import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
+import { ensureNamespace, freePorts } from '../dev/controlplane/controlplane.ts';
 import { ensureHelm } from '../dev/install-helm.ts';
 import { runCommand as run } from './run-command.ts';
 
@@ -330,13 +329,10 @@ describe('helm chart: lint, template and schema', () => {
   });
 });
 
-/** A free loopback port (released again; the webhook binds it moments later). */
+/** A free loopback port (released again; the component binds it moments later). */
 async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
+  const [port] = await freePorts(1);
+  return port!;
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000, log = (): string => ''): Promise<T> {

@@ -445,7 +445,7 @@ function getOk(
 }
 
 /** `n` distinct free loopback ports: all held open at once so they differ, then released. */
-async function freePorts(n: number): Promise<number[]> {
+export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < n; i++) {
