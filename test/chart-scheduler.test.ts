@@ -15,7 +15,7 @@ import { defaultPolicy } from '../core/config.ts';
 import { nodeReportOf, serializeNodeReport } from '../core/node-report.ts';
 import { nodeFromObject } from '../core/objects.ts';
 import { plan } from '../core/plan.ts';
-import { type ExtraScheduler, createSchedulableNode, ensureNamespace, freePorts, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
+import { type ExtraScheduler, createSchedulableNode, ensureNamespace, freePort, startExtraScheduler } from '../dev/controlplane/controlplane.ts';
 import { ensureHelm } from '../dev/install-helm.ts';
 import { runCommand as run } from './run-command.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
@@ -49,12 +49,6 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(250);
   }
-}
-
-/** A free loopback port (released again; the component binds it moments later). */
-async function freePort(): Promise<number> {
-  const [port] = await freePorts(1);
-  return port!;
 }
 
 beforeAll(async () => {

@@ -21,7 +21,7 @@ import { type Policy, defaultPolicy, parsePolicy } from '../core/config.ts';
 import type { ConfigError } from '../core/errors.ts';
 import { agentNodeAnnotations, mutatingWebhookConfiguration, priorityClassObjects } from '../core/install-objects.ts';
 import { httpsGet } from '../dev/harness/webhook.ts';
-import { ensureNamespace, freePorts } from '../dev/controlplane/controlplane.ts';
+import { ensureNamespace, freePort } from '../dev/controlplane/controlplane.ts';
 import { ensureHelm } from '../dev/install-helm.ts';
 import { runCommand as run } from './run-command.ts';
 
@@ -328,12 +328,6 @@ describe('helm chart: lint, template and schema', () => {
     await expect(template({ config })).rejects.toThrow(`config.${agentMessage}`);
   });
 });
-
-/** A free loopback port (released again; the component binds it moments later). */
-async function freePort(): Promise<number> {
-  const [port] = await freePorts(1);
-  return port!;
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000, log = (): string => ''): Promise<T> {
   const end = Date.now() + ms;

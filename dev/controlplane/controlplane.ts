@@ -444,8 +444,14 @@ function getOk(
   });
 }
 
+/** A free loopback port (released again; the caller's component binds it moments later). */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port!;
+}
+
 /** `n` distinct free loopback ports: all held open at once so they differ, then released. */
-export async function freePorts(n: number): Promise<number[]> {
+async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -651,7 +657,7 @@ export async function startExtraScheduler(o: ExtraSchedulerOptions): Promise<Ext
     clientConnection: { ...(o.config.clientConnection as Record<string, unknown> | undefined), kubeconfig: kubeconfigPath },
     leaderElection: { leaderElect: false },
   }));
-  const [port] = await freePorts(1);
+  const port = await freePort();
   const pki = join(dir, 'pki');
   const running: Running = { dir, children: [] };
   registerExitCleanup();
