@@ -83,9 +83,11 @@ describe('Supervisor', () => {
     await until(() => runs().length >= 4, 12_000);
     const at = runs().map((r) => r.at);
     const gaps = at.slice(1).map((t, i) => t - (at[i] ?? 0));
-    // each gap: start-up + 50 ms run + backoff 300, 600, 1200 ms
-    expect(gaps[1] ?? 0).toBeGreaterThan((gaps[0] ?? 0) + 150);
-    expect(gaps[2] ?? 0).toBeGreaterThan((gaps[1] ?? 0) + 300);
+    // each gap: start-up + 50 ms run + backoff 300, 600, 1200 ms. Asserted as floors, not as
+    // differences between gaps: a process's start-up varies by hundreds of ms on a loaded machine.
+    expect(gaps[0] ?? 0).toBeGreaterThanOrEqual(300 + 50);
+    expect(gaps[1] ?? 0).toBeGreaterThanOrEqual(600 + 50);
+    expect(gaps[2] ?? 0).toBeGreaterThanOrEqual(1200 + 50);
     expect(states.some((x) => x.state === 'degraded' && /exited \(code 3\)/.test(x.message))).toBe(true);
     writeFileSync(join(dir, 'behaviour'), 'ok');
     await until(() => s.current().state === 'enforcing', 5000);

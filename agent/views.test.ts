@@ -56,7 +56,7 @@ describe('lookups', () => {
     expect(findDiff(store, 1, 5)).toEqual({ ok: false, failure: { kind: 'not-found', message: 'generation 5 does not exist: the newest is 2' } });
     const diff = findDiff(store, 1, 2);
     expect(diff).toEqual({ ok: true, value: store.diff(1, 2) });
-    expect(diff.ok && diff.value.layers.map((l) => [l.layer, l.change])).toEqual([['critical', 'added'], ['normal', 'changed']]);
+    expect(diff.ok && diff.value.layers.map((l) => [l.layer, l.change])).toEqual([['critical', 'added'], ['shared', 'added'], ['normal', 'removed']]);
   });
 });
 
@@ -76,8 +76,9 @@ describe('views', () => {
     const critical = v.layers.find((l) => l.name === 'critical');
     expect(critical).toMatchObject({ kind: 'Grouped', demoted: true, limitMillis: 3000 });
     expect(critical?.notes.some((n) => n.includes('demoted to Grouped'))).toBe(true);
-    const normal = v.layers.find((l) => l.name === 'normal');
-    expect(normal?.limitMillis).toBeNull(); // web has no CPU limit
+    const shared = v.layers.find((l) => l.name === 'shared'); // Normal owns no core once Critical holds the ownable one
+    expect(shared).toMatchObject({ tier: null, kind: 'Open', pods: 1 });
+    expect(shared?.limitMillis).toBeNull(); // web has no CPU limit
     expect(v.layers.find((l) => l.name === 'catchall')).toMatchObject({ tier: null, cpusRange: null, match: 'catch-all' });
     expect(summaryView(g)).toEqual({ number: 2, createdAt: at.toISOString(), sha256: g.sha256, moves: [{ namespace: 'shop', name: 'big', uid: uidOf(1), from: null, to: 'critical' }] });
   });

@@ -43,6 +43,8 @@ export interface FenceCheckResult {
   readonly exitCode: number | null;
   readonly retries: readonly string[];
   readonly wallMs: number;
+  /** the longest host-side stall of a qemu thread in this boot, ms (RunInVmResult.hostStallMs) */
+  readonly hostStallMs: number;
   readonly env: Record<string, string>;
   readonly enabled: Record<string, string>;
   readonly window: { readonly beginSeq: number; readonly endSeq: number; readonly endState: string; readonly stateChanges: readonly string[] } | null;
@@ -87,6 +89,9 @@ kill -STOP $HOGS
 scx_start temper /cfg/temper.json
 if scx_wait_enabled temper 300; then
   kill -CONT $HOGS
+  # the BestEffort pods' containers restart under the running scheduler: processes that arrive
+  # while scx_layered runs must land in their tier too (kernel-testing.md, behaviour 12)
+  stop_pop be; start_pop be
   sleep 3
   workload watch -i 5000 > /tmp/watch.log & WATCH=$!
   echo "WINDOW-BEGIN temper seq=$(cat $SCXFS/enable_seq) state=$(cat $SCXFS/state)"
@@ -155,7 +160,7 @@ export async function runFenceCheck(o: FenceCheckOptions): Promise<FenceCheckRes
   const stateChanges = linesAfter(out, 'W').slice(1);
   const ejected = linesAfter(out, 'DMESG').map((l) => /sched_ext: .*disabled \((.*)\)/.exec(l)?.[1] ?? /sched_ext: (.*stall.*)/.exec(l)?.[1]).find((x) => x !== undefined) ?? null;
   return {
-    vcpus: o.vcpus, load, configJson, output: out, exitCode: r.exitCode, retries: r.retries, wallMs: r.wallMs,
+    vcpus: o.vcpus, load, configJson, output: out, exitCode: r.exitCode, retries: r.retries, wallMs: r.wallMs, hostStallMs: r.hostStallMs,
     env: fieldsOf(linesAfter(out, 'ENV')[0] ?? ''),
     enabled: fieldsOf(linesAfter(out, 'ENABLED')[0] ?? ''),
     window: begin && end ? { beginSeq: Number(fieldsOf(begin).seq), endSeq: Number(fieldsOf(end).seq), endState: fieldsOf(end).state ?? '?', stateChanges } : null,
@@ -171,7 +176,7 @@ export function describeFenceCheck(r: FenceCheckResult): string {
   const lines: string[] = [];
   const crit = r.load.plan.layers.find((l) => l.name === 'critical');
   lines.push(`${r.vcpus} vCPUs: layers ${r.load.plan.layers.map((l) => `${l.name}:${l.kind}${l.cpusRange ? `[${l.cpusRange.join(',')}]` : ''}${l.preempt ? '+preempt' : ''}${l.exclusive ? '+excl' : ''}${l.protected ? '+prot' : ''}`).join(' ')}${crit?.demoted ? ' (critical DEMOTED)' : ''}`);
-  lines.push(`  exit ${r.exitCode}, boots ${r.retries.length + 1}${r.retries.length ? ` (retried: ${r.retries.join('; ')})` : ''}, VM ${(r.wallMs / 1000).toFixed(0)} s, clocksource ${r.env.clocksource ?? '?'}, scheduler start ${r.enabled.took ?? '?'} s (state ${r.enabled.state ?? '?'})`);
+  lines.push(`  exit ${r.exitCode}, boots ${r.retries.length + 1}${r.retries.length ? ` (retried: ${r.retries.join('; ')})` : ''}, VM ${(r.wallMs / 1000).toFixed(0)} s, longest host stall of a qemu thread ${r.hostStallMs} ms, clocksource ${r.env.clocksource ?? '?'}, scheduler start ${r.enabled.took ?? '?'} s (state ${r.enabled.state ?? '?'})`);
   lines.push(`  window: enable_seq ${r.window?.beginSeq ?? '?'} → ${r.window?.endSeq ?? '?'}, end state ${r.window?.endState ?? '?'}, state changes [${r.window?.stateChanges.join(' | ') ?? ''}]${r.ejected ? `; EJECTED: ${r.ejected}` : ''}`);
   for (const who of ['kubelet', 'agent', 'crit'] as const) {
     const d = r.probes.default[who];

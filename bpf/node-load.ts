@@ -108,9 +108,12 @@ export function loadNode(vcpus: number, policy: Policy = defaultPolicy()): LoadN
     const dir = podCgroupPath(driver, placed.assignment.qosClass, placed.pod.uid).replace(/\/$/, '');
     return { placed, dir, ctr: `${dir}/${containerCgroupName(driver, placed.pod.uid, 'main')}`, group: x.group, threads: x.threads };
   });
+  // the tier each population stands for; its layer is the tier's, or `shared` on nodes where a tier
+  // above Low owns no core (core/layers.ts)
   const want: Record<AcctGroup, string> = { crit: 'critical', agent: 'system', kubelet: 'catchall', normal: 'normal', be: 'background', bgb: 'background' };
   for (const lp of loadPods) {
-    if (lp.placed.assignment.layer !== want[lp.group]) throw new Error(`loadNode: pod ${lp.placed.pod.name} landed in layer ${lp.placed.assignment.layer}, not ${want[lp.group]}`);
+    const tierLayer = lp.placed.assignment.layer === 'shared' ? lp.placed.assignment.tier : lp.placed.assignment.layer;
+    if (tierLayer !== want[lp.group]) throw new Error(`loadNode: pod ${lp.placed.pod.name} landed in layer ${lp.placed.assignment.layer}, not ${want[lp.group]}`);
   }
   return { vcpus, policy, plan: p, pods: loadPods, setup: setupScript(vcpus, loadPods) };
 }

@@ -14,7 +14,7 @@
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,6 +68,56 @@ export interface RunInVmResult {
   bootWallMs: number | null;
   /** Host wall time of the whole qemu run, in ms. */
   wallMs: number;
+  /**
+   * The longest time any qemu thread (a vCPU, or the main loop that delivers the guest's timer
+   * interrupts) waited continuously on the host's run queue during the run, in ms: how long the
+   * host itself froze part of the guest (see hostStallWatcher). 0 when it could not be read.
+   */
+  hostStallMs: number;
+}
+
+/**
+ * Watches a process's threads for host-side stalls: every `periodMs` it reads each thread's
+ * schedstat (cumulative ns spent runnable but not running). A sample interval in which a thread
+ * waited for at least 80% of the interval extends that thread's current stall; any other
+ * interval ends it. `stop()` returns the longest stall seen, in ms. Guest latencies under TCG
+ * include these stalls, which no guest scheduler can cause or hide.
+ */
+export function hostStallWatcher(pid: number, periodMs = 10): { stop: () => number } {
+  const last = new Map<string, { at: number; wait: number; run: number }>();
+  let longest = 0;
+  const sample = (): void => {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    const at = performance.now();
+    for (const tid of tids) {
+      let wait: number;
+      try {
+        wait = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
+      } catch {
+        continue;
+      }
+      const prev = last.get(tid);
+      const cur = { at, wait, run: 0 };
+      if (prev !== undefined && at > prev.at) {
+        const stalled = wait - prev.wait >= 0.8 * (at - prev.at);
+        cur.run = stalled ? prev.run + (at - prev.at) : 0;
+        longest = Math.max(longest, cur.run);
+      }
+      last.set(tid, cur);
+    }
+  };
+  const timer = setInterval(sample, periodMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.round(longest * 10) / 10;
+    },
+  };
 }
 
 export interface VmPaths {
@@ -295,6 +345,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   const started = Date.now();
   const child = spawn(paths.qemu, args, { env: paths.qemuEnv, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
+  const stalls = child.pid === undefined ? null : hostStallWatcher(child.pid);
   const chunks: Buffer[] = [];
   let bootWallMs: number | null = null;
   let tail = "";
@@ -308,6 +359,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   child.stderr.on("data", (c: Buffer) => chunks.push(c));
   let timedOut = false;
   let bootHung = false;
+  let hostStallMs: number | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
@@ -325,6 +377,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   } finally {
     clearTimeout(timer);
     if (bootTimer !== undefined) clearTimeout(bootTimer);
+    hostStallMs = stalls?.stop() ?? 0;
     running.delete(child);
     rmSync(initrd, { force: true });
   }
@@ -345,6 +398,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
     bootMs: bootMatch ? Math.round(Number(bootMatch[1]) * 1000) : null,
     bootWallMs,
     wallMs: Date.now() - started,
+    hostStallMs: hostStallMs ?? 0,
   };
 }
 

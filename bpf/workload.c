@@ -226,6 +226,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	unsetenv("WORKLOAD_JOINED");
+	/* Sleep once before working, as a container's first process does (runc init blocks on its
+	 * exec fifo after joining the cgroup, before exec'ing the entrypoint): scx_layered re-matches
+	 * a task's layer only when the task is next enqueued, and a task that never sleeps after a
+	 * cgroup move or exec is kept running where it is, in the layer it was matched in at fork
+	 * (measured: a busy loop started under scx_layered stayed in the catch-all, on Critical's
+	 * fenced CPU; docs/kernel-testing.md, behaviour 12). */
+	if (cgroup || acct)
+		sleep_ns(2000000);
 
 	if (strcmp(mode, "nap") == 0) {
 		if (optind + 1 != argc)

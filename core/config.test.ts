@@ -95,7 +95,7 @@ slice_us = 1
       'temper.toml: layers.critical.util_range: must satisfy 0 ≤ low < high ≤ 1 (got [0.9, 0.1])',
       'temper.toml: layers.critical.slice: unknown key',
       'temper.toml: layers.low.util_range: layer low is an Open layer, which has no CPU allocation and so no util_range',
-      'temper.toml: layers.gold: unknown layer (layers are system, critical, high, normal, low, background, catchall)',
+      'temper.toml: layers.gold: unknown layer (layers are system, critical, high, normal, shared, low, background, catchall)',
     ]));
     expect(problems).toHaveLength(13);
   });

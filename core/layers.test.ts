@@ -111,13 +111,23 @@ describe('renderLayers: sizing', () => {
   describe('small nodes (decisions §12–§16)', () => {
     const normalPod = () => pod({ cpu: '1' });
     const bg = () => pod({ className: 'b', priority: -1000, cpu: '1' });
-    it('2 CPUs: Critical is fenced on one, the other stays unowned; Normal runs Open without preempt and is warned about', () => {
+    it('2 CPUs: Critical is fenced on one, the other stays unowned; Normal shares one Open layer with Background and is warned about', () => {
       const p = plan(policy, node('node-1', '2'), [critical('1'), normalPod(), bg()]);
       expect(layer(p.layers, 'critical')).toMatchObject({ kind: 'Confined', cpusRange: [1, 1], exclusive: true, protected: true, demoted: false });
-      expect(layer(p.layers, 'normal')).toMatchObject({ kind: 'Open', cpusRange: null, preempt: false, protected: false });
-      expect(layer(p.layers, 'normal').spec.kind).toHaveProperty('Open');
+      expect(p.layers.map((l) => l.name)).toEqual(['system', 'critical', 'shared', 'catchall']);
+      expect(layer(p.layers, 'shared')).toMatchObject({ kind: 'Open', cpusRange: null, preempt: false, protected: false, pods: 2, requestMillis: 2000 });
+      expect(layer(p.layers, 'shared').spec.kind).toHaveProperty('Open');
+      expect(layer(p.layers, 'shared').spec.matches).toHaveLength(2); // one prefix per pod of both tiers
+      expect(layer(p.layers, 'shared').notes[0]).toMatch(/^Normal, Background share one Open layer without preempt: /);
+      expect(p.pods.map((x) => [x.assignment.tier, x.assignment.layer]).sort()).toEqual([['background', 'shared'], ['critical', 'critical'], ['normal', 'shared']]);
       expect(p.criticalDemoted).toBe(false);
-      expect(p.warnings).toEqual([{ code: 'tier-unowned', tier: 'normal', message: 'Normal owns no CPU and shares the unowned ones with the Open tiers: no core is left for it to own (node-1: 2 CPUs, 1 core may be owned, 1 core always unowned (node.reserved_cpus = 1), all held by higher tiers)' }]);
+      expect(p.warnings).toEqual([{ code: 'tier-unowned', tier: 'normal', message: 'Normal owns no CPU and runs in the shared layer with the other tiers that own none and with Low and Background, on the unowned CPUs: no core is left for it to own (node-1: 2 CPUs, 1 core may be owned, 1 core always unowned (node.reserved_cpus = 1), all held by higher tiers)' }]);
+    });
+    it('a node where every tier above Low owns a core keeps Low and Background as layers of their own', () => {
+      const low = () => pod({ className: 'l', priority: -100, cpu: '100m' });
+      const p = plan(policy, node('node-1', '3'), [critical('1'), normalPod(), low(), bg()]);
+      expect(p.layers.map((l) => l.name)).toEqual(['system', 'critical', 'normal', 'low', 'background', 'catchall']);
+      expect(p.pods.every((x) => x.assignment.layer === x.assignment.tier)).toBe(true);
     });
     it('2 CPUs: a Critical request of 2 cannot be fenced; it is Grouped on the one ownable CPU', () => {
       const p = plan(policy, node('node-1', '2'), [critical('2')]);
@@ -140,8 +150,11 @@ describe('renderLayers: sizing', () => {
     });
     it('1 CPU: nothing can be owned; the node is reported too small', () => {
       const p = plan(policy, node('node-1', '1'), [critical('1'), normalPod()]);
-      expect(p.layers.map((l) => l.kind)).toEqual(['Open', 'Open', 'Open', 'Open']);
-      expect(layer(p.layers, 'critical')).toMatchObject({ demoted: true, preempt: false, exclusive: false, protected: false });
+      expect(p.layers.map((l) => [l.name, l.kind])).toEqual([['system', 'Open'], ['shared', 'Open'], ['catchall', 'Open']]);
+      expect(layer(p.layers, 'shared')).toMatchObject({ preempt: false, exclusive: false, protected: false, pods: 2 });
+      expect(layer(p.layers, 'shared').notes).toContain('critical: demoted to Open: requests 1 need 1 whole core but only 0 can be fenced (node-1: 1 CPU, 0 cores may be owned, 1 core always unowned (node.reserved_cpus = 1))');
+      expect(p.criticalDemoted).toBe(true);
+      expect(p.distribution.critical).toMatchObject({ demoted: true });
       expect(p.warnings.map((w) => [w.code, w.tier])).toEqual([['node-too-small', null], ['critical-demoted', 'critical'], ['tier-unowned', 'normal']]);
     });
     it('SMT: one whole core (both threads) stays unowned; Grouped tiers are counted in whole cores', () => {
@@ -163,7 +176,7 @@ describe('renderLayers: sizing', () => {
       const two = parsePolicy('[node]\nreserved_cpus = 2\n', 't');
       const p = plan(two, node('node-1', '3'), [critical('1'), normalPod()]);
       expect(layer(p.layers, 'critical').cpusRange).toEqual([1, 1]);
-      expect(layer(p.layers, 'normal').kind).toBe('Open');
+      expect(layer(p.layers, 'shared').kind).toBe('Open');
       const zero = parsePolicy('[node]\nreserved_cpus = 0\n', 't');
       const one = critical('1');
       expect(plan(zero, node('node-1', '2'), [one]).configJson).toBe(plan(policy, node('node-1', '2'), [one]).configJson); // one core stays unowned whatever the value

@@ -31,6 +31,8 @@ export const LAYER_DEFAULTS: Readonly<Record<LayerName, LayerDefaults>> = {
   critical: { kind: 'Confined', protected: true, preempt: true, exclusive: true, sliceUs: 5000, utilRange: [0.3, 0.6], weightBand: [2000, 9999] },
   high: { kind: 'Grouped', protected: true, preempt: true, exclusive: false, sliceUs: 10000, utilRange: [0.4, 0.75], weightBand: [500, 1999] },
   normal: { kind: 'Grouped', protected: false, preempt: false, exclusive: false, sliceUs: 20000, utilRange: [0.6, 0.9], weightBand: [100, 499] },
+  // The tiers without a core of their own on small nodes, fair by thread inside one layer (§18).
+  shared: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 5000, utilRange: null, weightBand: [10, 499] },
   low: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 30000, utilRange: null, weightBand: [50, 99] },
   background: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 5000, utilRange: null, weightBand: [10, 49] },
   catchall: { kind: 'Open', protected: false, preempt: true, exclusive: false, sliceUs: 20000, utilRange: null, weightBand: [100, 100] },
@@ -254,6 +256,8 @@ interface OwnedDraft {
 export interface RenderedLayers {
   readonly layers: LayerPlan[];
   readonly warnings: PlanWarning[];
+  /** The tiers whose pods are in the `shared` layer, highest first; empty when there is none. */
+  readonly sharedTiers: readonly Tier[];
 }
 
 /**
@@ -270,7 +274,10 @@ export interface RenderedLayers {
  * - High and Normal are Grouped with min = whole CPUs of requests (at least 1), granted in tier
  *   order; a tier left without a core runs Open without preempt; maxima (limits, or every CPU) are
  *   granted in tier order from what the minima left;
- * - Low and Background are Open without preempt; weights grow with requests inside disjoint bands.
+ * - Low and Background are Open without preempt; weights grow with requests inside disjoint bands;
+ * - when a tier above Low gets no core, it, Low and Background are one Open layer, `shared`:
+ *   scx_layered serves separate non-preempting Open layers in a fixed order on each shared CPU, so
+ *   one always-busy tier would starve the others there; inside one layer it is fair by thread.
  * Every degradation is a note on the layer and a warning in `warnings`.
  */
 export function renderLayers(
@@ -322,8 +329,8 @@ export function renderLayers(
     if (free === 0) {
       unowned[tier] = true;
       const why = `no core is left for it to own (${capacityWords}, all held by higher tiers)`;
-      notes[tier].push(`runs as an Open layer without preempt: ${why}`);
-      warnings.push({ code: 'tier-unowned', tier, message: `${title(tier)} owns no CPU and shares the unowned ones with the Open tiers: ${why}` });
+      notes[tier].push(`runs in the shared Open layer without preempt: ${why}`);
+      warnings.push({ code: 'tier-unowned', tier, message: `${title(tier)} owns no CPU and runs in the shared layer with the other tiers that own none and with Low and Background, on the unowned CPUs: ${why}` });
       continue;
     }
     const wanted = Math.max(1, Math.ceil(requestMillis / 1000));
@@ -358,9 +365,18 @@ export function renderLayers(
   const commBlocks = SYSTEM_COMMS.map((c): LayerMatch[] => [{ PcommPrefix: c }]);
   plans.push(layerPlan('system', null, members.system, commBlocks, { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: systemNotes }, policy, nodeMillis));
 
+  // Tiers without a core of their own, plus Low and Background, when one above Low has none (§18).
+  const hasPods = (t: Tier): boolean => members[t].length > 0;
+  const sharedTiers = TIERS.some((t) => hasPods(t) && unowned[t] === true)
+    ? TIERS.filter((t) => hasPods(t) && (unowned[t] === true || LAYER_DEFAULTS[t].kind === 'Open'))
+    : [];
   for (const tier of TIERS) {
     const tierMembers = members[tier];
     if (tierMembers.length === 0) continue;
+    if (sharedTiers.includes(tier)) {
+      if (tier === sharedTiers[0]) plans.push(sharedLayerPlan(sharedTiers, members, notes, policy, nodeMillis));
+      continue;
+    }
     const draft = drafts.find((x) => x.tier === tier);
     const limitMillis = summedLimits(tierMembers);
     let sizing: Sizing;
@@ -375,5 +391,22 @@ export function renderLayers(
 
   plans.push(layerPlan('catchall', null, members.catchall, [], { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: [] }, policy, nodeMillis, true));
   const order = (w: PlanWarning): number => PLAN_WARNING_CODES.indexOf(w.code) * 10 + (w.tier === null ? -1 : TIERS.indexOf(w.tier));
-  return { layers: plans, warnings: [...warnings].sort((a, b) => order(a) - order(b)) };
+  return { layers: plans, warnings: [...warnings].sort((a, b) => order(a) - order(b)), sharedTiers };
+}
+
+/**
+ * The one Open layer of the tiers that share the unowned CPUs on a small node, matching every pod
+ * of `tiers` (highest tier first). Its notes say which tiers share it and why.
+ */
+function sharedLayerPlan(
+  tiers: readonly Tier[], members: Readonly<Record<Tier, readonly LayerMember[]>>, notes: Readonly<Record<Tier, readonly string[]>>,
+  policy: Policy, nodeMillis: number,
+): LayerPlan {
+  const all = tiers.flatMap((t) => members[t]);
+  const words = tiers.map((t) => `${t[0]?.toUpperCase() ?? ''}${t.slice(1)}`).join(', ');
+  const why = `${words} share one Open layer without preempt: ${tiers.length === 1 ? 'this tier owns' : 'these tiers own'} no core here, and scx_layered serves separate non-preempting Open layers in a fixed order on each CPU they share, so an always-busy tier would starve the others; inside one layer tasks are served fairly by thread, so the tier order between them is not enforced on this node`;
+  const sizing: Sizing = { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: [why, ...tiers.flatMap((t) => notes[t].map((n) => `${t}: ${n}`))] };
+  const plan = layerPlan('shared', null, all, [], sizing, policy, nodeMillis);
+  const comment = `${tiers.length === 1 ? 'tier' : 'tiers'} ${tiers.join(', ')} (no core of their own): ${describeLoad(all, plan.requestMillis, plan.limitMillis)}`;
+  return { ...plan, spec: { ...plan.spec, comment } };
 }

@@ -125,7 +125,20 @@ describe('plan: invariants over random input', { timeout: 120_000 }, () => {
         expect(critical.cpusRange?.[0]).toBe(Math.ceil(critical.requestMillis / 1000 / cap.threadsPerCore) * cap.threadsPerCore || cap.threadsPerCore);
         expect(p.layers.filter((l) => l.kind === 'Confined').map((l) => l.name)).toEqual(['critical']);
       }
-      expect(p.criticalDemoted).toBe(critical !== undefined && critical.kind !== 'Confined');
+      const hasCritical = p.pods.some((x) => x.assignment.tier === 'critical');
+      expect(p.criticalDemoted).toBe(hasCritical && critical?.kind !== 'Confined');
+      // a tier above Low never is a separate non-preempting Open layer: on a CPU it shares with Low
+      // and Background it would be served in a fixed order (decisions §18); it is in `shared` instead
+      const openTiers = p.layers.filter((l) => l.kind === 'Open' && l.tier !== null).map((l) => l.tier);
+      expect(openTiers.filter((t) => t !== 'low' && t !== 'background')).toEqual([]);
+      const shared = p.layers.find((l) => l.name === 'shared');
+      if (shared !== undefined) {
+        expect(openTiers).toEqual([]);
+        expect(shared).toMatchObject({ kind: 'Open', preempt: false });
+        const inShared = p.pods.filter((x) => x.assignment.layer === 'shared');
+        expect(inShared.length).toBe(shared.pods);
+        expect(inShared.some((x) => x.assignment.tier === 'low' || x.assignment.tier === 'background' || p.warnings.some((w) => w.code === 'tier-unowned' || w.code === 'critical-demoted'))).toBe(true);
+      }
       // only the system layer and the catch-all preempt on shared CPUs, where Open+preempt layers are served first
       expect(p.layers.filter((l) => l.kind === 'Open' && l.preempt).map((l) => l.name)).toEqual(['system', 'catchall']);
       expect(p.warnings.some((w) => w.code === 'critical-demoted')).toBe(p.criticalDemoted);

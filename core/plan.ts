@@ -154,26 +154,31 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
       problem: { at: [`pod ${pod.namespace}/${pod.name} on node ${node.name}`], path: 'metadata.uid', message: 'missing, so the pod\'s cgroup path cannot be known' },
     }));
   const { placed, skipped: unresolved } = classifyAll(policy, onNode.filter((p) => p.uid !== ''), classes);
-  const members: Record<LayerName, LayerMember[]> = { system: [], critical: [], high: [], normal: [], low: [], background: [], catchall: [] };
+  const members: Record<Exclude<LayerName, 'shared'>, LayerMember[]> = { system: [], critical: [], high: [], normal: [], low: [], background: [], catchall: [] };
   for (const p of placed) {
-    members[p.assignment.layer].push({
+    const layer = p.assignment.layer;
+    if (layer === 'shared') throw new Error('internal error: classification put a pod in the shared layer');
+    members[layer].push({
       namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, qosClass: p.assignment.qosClass,
       requestMillis: p.requestMillis, limitMillis: p.limitMillis,
     });
   }
-  const { layers, warnings } = renderLayers(policy, node, members);
+  const { layers, warnings, sharedTiers } = renderLayers(policy, node, members);
+  const planned = sharedTiers.length === 0 ? placed : placed.map((p): PlacedPod => (
+    p.assignment.tier !== 'system' && sharedTiers.includes(p.assignment.tier) ? { ...p, assignment: { ...p.assignment, layer: 'shared' } } : p));
   const config = layers.map((l) => l.spec);
   const problems = validateLayeredConfig(config);
   if (problems.length > 0) {
     throw new Error(`internal error: rendered an invalid scx_layered config for node ${node.name}:\n${problems.join('\n')}`);
   }
   const configJson = serializeConfig(config);
-  const criticalDemoted = layers.some((l) => l.name === 'critical' && l.demoted);
+  // Critical demoted to Open has no layer of its own: it is in the shared one (layers.ts)
+  const criticalDemoted = warnings.some((w) => w.code === 'critical-demoted');
   const fence = fenceCapacity(node, policy);
   const critical = layers.find((l) => l.name === 'critical');
   return {
     node: node.name,
-    pods: placed,
+    pods: planned,
     skipped: [...missingUid, ...unresolved].sort((a, b) => comparePods(a.pod, b.pod)),
     layers,
     config,

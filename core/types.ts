@@ -7,8 +7,12 @@ export type Tier = (typeof TIERS)[number];
 /** A pod's reported tier: one of the five, or `system` for node-critical and Temper's own pods. */
 export type TierName = Tier | 'system';
 
-/** Every scx_layered layer Temper renders, in config order (first match wins, catch-all last). */
-export const LAYER_NAMES = ['system', 'critical', 'high', 'normal', 'low', 'background', 'catchall'] as const;
+/**
+ * Every scx_layered layer Temper renders, in config order (first match wins, catch-all last).
+ * `shared` exists only on nodes where a tier above Low owns no core: it holds that tier's pods
+ * together with Low's and Background's (docs/decisions.md §18).
+ */
+export const LAYER_NAMES = ['system', 'critical', 'high', 'normal', 'shared', 'low', 'background', 'catchall'] as const;
 export type LayerName = (typeof LAYER_NAMES)[number];
 
 export const QOS_CLASSES = ['Guaranteed', 'Burstable', 'BestEffort'] as const;

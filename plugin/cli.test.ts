@@ -73,7 +73,7 @@ describe('render and distribution', () => {
     const r = await run('render', '--node', join(g, 'node.yaml'), '--pods', join(g, 'pods.yaml'));
     expect(r.code).toBe(0);
     expect(r.out).toBe(readFileSync(join(g, 'want.layered.json'), 'utf8'));
-    expect(r.err).toBe('warning: [tier-unowned] Normal owns no CPU and shares the unowned ones with the Open tiers: no core is left for it to own (edge-1: 2 CPUs, 1 core may be owned, 1 core always unowned (node.reserved_cpus = 1), all held by higher tiers)\n');
+    expect(r.err).toBe('warning: [tier-unowned] Normal owns no CPU and runs in the shared layer with the other tiers that own none and with Low and Background, on the unowned CPUs: no core is left for it to own (edge-1: 2 CPUs, 1 core may be owned, 1 core always unowned (node.reserved_cpus = 1), all held by higher tiers)\n');
     expect((await run('render', '--node', NODE, '--pods', PODS)).err).toBe('');
   });
   it('--config changes the result', async () => {
@@ -104,7 +104,7 @@ describe('explain pod', () => {
     const g = join(repo, 'test/golden/two-cpu-fence');
     const r = await run('explain', 'pod', 'web-0', '-n', 'shop', '--from-file', join(g, 'pods.yaml'), '--node', join(g, 'node.yaml'));
     expect(r.out).toContain('kind:      Open (not protected, no preemption, shared cores)');
-    expect(r.out).toContain('Warning:     [tier-unowned] Normal owns no CPU and shares the unowned ones with the Open tiers');
+    expect(r.out).toContain('Warning:     [tier-unowned] Normal owns no CPU and runs in the shared layer with the other tiers that own none and with Low and Background, on the unowned CPUs');
     const critical = await run('explain', 'pod', 'quote-0', '-n', 'shop', '--from-file', join(g, 'pods.yaml'), '--node', join(g, 'node.yaml'));
     expect(critical.out).toContain('kind:      Confined (protected, preempt, exclusive)');
     expect(critical.out).not.toContain('Warning:');

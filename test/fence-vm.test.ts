@@ -13,24 +13,24 @@
 //     later than 100 ms (or than the default scheduler's own longest gap when the host stalled
 //     the emulator for longer, see allowedGap);
 //   - Background's CPU time on the CPUs the Critical layer holds stays under 2% of their time
-//     (per-CPU accounting by a cgroup-v1 cpuacct hierarchy, no BPF);
+//     (per-CPU accounting by a cgroup-v1 cpuacct hierarchy, no BPF), the BestEffort population
+//     having been restarted under the running scheduler (processes that arrive later count too);
 //   - the tier order is not inverted: the busy Normal pod gets at least half its request while
 //     Background saturates the node.
-// Skips (saying why) only when the VM prerequisites are missing and TEMPER_REQUIRE_VM != 1.
-// VM time: about 4 minutes per node size on this 2-core host (boot, 40 s default arm, the
+// Part of the default suite (npm test, CI). Skips (saying why) only when the VM prerequisites are
+// missing and TEMPER_REQUIRE_VM != 1, or when TEMPER_FENCE_VM=0 asks to leave it out locally.
+// VM time: about 3.5 minutes per node size on this 2-core host (boot, 30 s default arm, the
 // scheduler's start, the 120 s window).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeFenceCheck, runFenceCheck, type FenceCheckResult, type ProbeStats } from '../bpf/fence-check.ts';
 import { vmAvailability, vmRequired } from '../bpf/vm.ts';
 
 const avail = vmAvailability();
-// Not yet in the default suite: on today's layout it fails at 2 vCPUs (the busy Normal pod is
-// starved below Background on the one unowned CPU) and, on a loaded host, the 3-vCPU kubelet
-// p99 misses its tolerance (docs/kernel-testing.md, issue 10 stays open until both hold).
-// TEMPER_FENCE_VM=1 runs it (about 4 minutes of VM per node size).
-const fenceVm = process.env.TEMPER_FENCE_VM === '1';
-if (!fenceVm) console.warn('fence-vm.test.ts skipped: known failures on the current layout (Normal starved at 2 vCPUs; see docs/kernel-testing.md); TEMPER_FENCE_VM=1 runs it');
 const required = vmRequired();
+// A local opt-out for quick runs (about 10 minutes of VM); never honoured when the kernel suites
+// are required (npm test and CI set TEMPER_REQUIRE_VM=1).
+const fenceVm = process.env.TEMPER_FENCE_VM !== '0' || required;
+if (!fenceVm) console.warn('fence-vm.test.ts skipped: TEMPER_FENCE_VM=0 (unset it, or set TEMPER_REQUIRE_VM=1, to run it)');
 if (!avail.ok && !required) console.warn(`fence-vm.test.ts skipped: ${avail.reason} (TEMPER_REQUIRE_VM=1 makes this a failure)`);
 
 describe.runIf(fenceVm && !avail.ok && required)('sched_ext VM prerequisites (fence)', () => {
@@ -41,7 +41,7 @@ describe.runIf(fenceVm && !avail.ok && required)('sched_ext VM prerequisites (fe
 
 /** Temper's window (the issue: ≥ 120 s) and the default scheduler's arm, in seconds. */
 const WINDOW_S = 120;
-const DEFAULT_S = 40;
+const DEFAULT_S = 30;
 /**
  * "No worse than the default scheduler": Temper's p99 ≤ factor × default's p99 + slack. The slack
  * absorbs the emulator's own jitter at sub-millisecond p99s (TCG on a shared 2-core host); a
@@ -49,13 +49,15 @@ const DEFAULT_S = 40;
  */
 const P99_TOLERANCE = { factor: 1.25, slackUs: 500 } as const;
 /**
- * "Never a gap over 100 ms" — unless the default scheduler's own longest gap in the same boot was
- * longer: on a loaded shared host the emulator's vCPU threads are themselves descheduled for
- * 150–250 ms at times (measured: every probe in every arm, EEVDF's included), which no guest
- * scheduler can hide. The bound is then 1.25 × that gap; a starved layer's gap is seconds.
+ * "Never a gap over 100 ms" — plus what the host itself froze: the emulator's threads are at
+ * times descheduled by the host (measured by bpf/vm.ts's hostStallWatcher from their schedstat;
+ * on this 2-core host up to 100+ ms, and every probe in every arm, EEVDF's included, then shows
+ * it), which no guest scheduler can cause or hide. The bound is 100 ms + the longest host stall
+ * of the boot, or 1.25 × the default scheduler's own longest gap when that was longer; a starved
+ * layer's gap is seconds (the watchdog's 30 s).
  */
 const MAX_GAP_US = 100_000;
-const allowedGap = (d: ProbeStats): number => Math.max(MAX_GAP_US, d.max_us * P99_TOLERANCE.factor);
+const allowedGap = (d: ProbeStats, hostStallMs: number): number => Math.max(MAX_GAP_US + hostStallMs * 1000, d.max_us * P99_TOLERANCE.factor);
 const MAX_BACKGROUND_ON_FENCED = 0.02;
 
 const allowedP99 = (d: ProbeStats): number => d.p99_us * P99_TOLERANCE.factor + P99_TOLERANCE.slackUs;
@@ -95,7 +97,7 @@ describe.skipIf(!avail.ok || !fenceVm).each([2, 3, 4])('fences hold on a %i-vCPU
       const t = r.probes.temper[who];
       expect(d, `no default-scheduler probe result for ${who}`).toBeDefined();
       expect(t, `no Temper probe result for ${who}`).toBeDefined();
-      expect(t!.max_us, `${who}: longest wake-up gap under Temper ${t!.max_us} µs (default's ${d!.max_us} µs)`).toBeLessThan(allowedGap(d!));
+      expect(t!.max_us, `${who}: longest wake-up gap under Temper ${t!.max_us} µs (default's ${d!.max_us} µs, longest host stall ${r.hostStallMs} ms)`).toBeLessThan(allowedGap(d!, r.hostStallMs));
       expect(t!.p99_us, `${who}: Temper p99 ${t!.p99_us} µs vs default ${d!.p99_us} µs (allowed ${P99_TOLERANCE.factor}× + ${P99_TOLERANCE.slackUs} µs)`).toBeLessThanOrEqual(allowedP99(d!));
     });
   }
