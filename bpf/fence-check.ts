@@ -89,9 +89,6 @@ kill -STOP $HOGS
 scx_start temper /cfg/temper.json
 if scx_wait_enabled temper 300; then
   kill -CONT $HOGS
-  # the BestEffort pods' containers restart under the running scheduler: processes that arrive
-  # while scx_layered runs must land in their tier too (kernel-testing.md, behaviour 12)
-  stop_pop be; start_pop be
   sleep 3
   workload watch -i 5000 > /tmp/watch.log & WATCH=$!
   echo "WINDOW-BEGIN temper seq=$(cat $SCXFS/enable_seq) state=$(cat $SCXFS/state)"
