@@ -239,6 +239,8 @@ function layerPlan(
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A tier's name as a sentence starts it (`Normal`). */
+const title = (t: Tier): string => `${t[0]?.toUpperCase() ?? ''}${t.slice(1)}`;
 
 /** A tier's sizing while it is being worked out: minimum first, maximum in a second pass. */
 interface OwnedDraft {
@@ -289,7 +291,6 @@ export function renderLayers(
   const warnings: PlanWarning[] = [];
   const unownedCpus = cpus - cap.ownableCores * tpc;
   const capacityWords = `${node.name}: ${plural(cpus, 'CPU')}${tpc > 1 ? ` (${plural(cap.cores, 'core')} of ${tpc} threads)` : ''}, ${plural(cap.ownableCores, 'core')} may be owned, ${plural(cap.unownedCores, 'core')} always unowned (node.reserved_cpus = ${policy.node.reservedCpus})`;
-  const title = (t: Tier): string => `${t[0]?.toUpperCase() ?? ''}${t.slice(1)}`;
   let free = cap.ownableCores; // cores not yet promised to an owned layer (minima, then maxima)
   const drafts: OwnedDraft[] = [];
   const notes: Record<Tier, string[]> = { critical: [], high: [], normal: [], low: [], background: [] };
@@ -403,7 +404,7 @@ function sharedLayerPlan(
   policy: Policy, nodeMillis: number,
 ): LayerPlan {
   const all = tiers.flatMap((t) => members[t]);
-  const words = tiers.map((t) => `${t[0]?.toUpperCase() ?? ''}${t.slice(1)}`).join(', ');
+  const words = tiers.map(title).join(', ');
   const why = `${words} share one Open layer without preempt: ${tiers.length === 1 ? 'this tier owns' : 'these tiers own'} no core here, and scx_layered serves separate non-preempting Open layers in a fixed order on each CPU they share, so an always-busy tier would starve the others; inside one layer tasks are served fairly by thread, so the tier order between them is not enforced on this node`;
   const sizing: Sizing = { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: [why, ...tiers.flatMap((t) => notes[t].map((n) => `${t}: ${n}`))] };
   const plan = layerPlan('shared', null, all, [], sizing, policy, nodeMillis);
