@@ -5,7 +5,7 @@
  */
 import type { Policy } from './config.ts';
 import { tierClasses } from './config.ts';
-import { LABELS, OBJECT_NAMES, keysUnder, readKeys, readPrefixes, webhookName } from './names.ts';
+import { DEFAULT_RELEASE, LABELS, keysUnder, readKeys, readPrefixes, releaseFullname, webhookConfigurationName, webhookName } from './names.ts';
 
 export interface WebhookTarget {
   /** In-cluster Service, or a URL (local control plane). */
@@ -14,12 +14,22 @@ export interface WebhookTarget {
   readonly caBundlePem: string;
 }
 
+/** Options of `mutatingWebhookConfiguration`. */
+export interface WebhookConfigurationOptions {
+  /** The registration's timeout; default 3 (the chart's `webhook.timeoutSeconds`). */
+  readonly timeoutSeconds?: number;
+  /** The release's fullname (`releaseFullname`) the object is named after; default `helm install temper`'s. */
+  readonly fullname?: string;
+}
+
 /**
  * failurePolicy Ignore (a down webhook never blocks pods), a short timeout, no side effects,
  * Pod CREATE only, Temper's namespace and kube-system excluded, and the opt-out label honoured
- * on namespaces and pods under either name set's prefix.
+ * on namespaces and pods under either name set's prefix. Named `<fullname>-qos-defaulting`: it is
+ * cluster-scoped, so each release has its own.
  */
-export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarget, timeoutSeconds = 3): Record<string, unknown> {
+export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarget, options: WebhookConfigurationOptions = {}): Record<string, unknown> {
+  const { timeoutSeconds = 3, fullname = releaseFullname(DEFAULT_RELEASE) } = options;
   // The label, on a namespace or a pod, that opts out of defaulting: `<prefix>/qos-defaulting=disabled`
   // under any honoured prefix (the requirements are ANDed, so either label opts out).
   const optOut = readKeys(policy, 'qosDefaulting').map((key) => ({ key, operator: 'NotIn', values: ['disabled'] }));
@@ -49,7 +59,7 @@ export function mutatingWebhookConfiguration(policy: Policy, target: WebhookTarg
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: { name: OBJECT_NAMES.webhookConfiguration },
+    metadata: { name: webhookConfigurationName(fullname) },
     webhooks: [webhook],
   };
 }

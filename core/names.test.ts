@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePolicy, tierClasses } from './config.ts';
 import { agentNodeAnnotations, mutatingWebhookConfiguration } from './install-objects.ts';
-import { formerClassNames, publishedAnnotations, readAnnotation, readKeys, safeModeRequested, temperKeys, webhookName, writePrefixes } from './names.ts';
+import { formerClassNames, publishedAnnotations, readAnnotation, readKeys, releaseFullname, safeModeRequested, temperKeys, webhookConfigurationName, webhookName, writePrefixes } from './names.ts';
 import { classifyPods } from './plan.ts';
 import { pod } from '../test/builders.ts';
 import { problemsOf } from '../test/builders.ts';
@@ -134,5 +134,29 @@ describe('[naming] validation', () => {
 
   it('outside migration mode another set\'s class name is allowed for any tier', () => {
     expect(() => policyOf('[naming]\nnames = "temper"\n[naming.priority_classes]\nlow = "infera-normal"\n')).not.toThrow();
+  });
+});
+
+describe('cluster-scoped objects are named after the release (the chart\'s temper.fullname)', () => {
+  it.each([
+    ['temper', {}, 'temper'],
+    ['a', {}, 'a-temper'],
+    ['temper-canary', {}, 'temper-canary'],
+    ['infera', {}, 'infera-temper'],
+    ['a', { nameOverride: 'qos' }, 'a-qos'],
+    ['a', { fullnameOverride: 'edge' }, 'edge'],
+    // Cut to 50 characters, then one trailing "-" dropped, as sprig's trunc and trimSuffix do.
+    [`${'x'.repeat(42)}-abcdefghij`, {}, `${'x'.repeat(42)}-abcdefg`],
+    [`${'x'.repeat(49)}-temper`, {}, 'x'.repeat(49)],
+  ])('release %s %j: %s', (release, overrides, want) => {
+    expect(releaseFullname(release, overrides)).toBe(want);
+  });
+
+  it('the webhook registration: temper-qos-defaulting for `helm install temper`, <fullname>-qos-defaulting otherwise', () => {
+    const target = { url: 'https://127.0.0.1/mutate', caBundlePem: 'x' };
+    const nameOf = (o: Record<string, unknown>): unknown => (o.metadata as { name: string }).name;
+    expect(nameOf(mutatingWebhookConfiguration(infera, target))).toBe('temper-qos-defaulting');
+    expect(nameOf(mutatingWebhookConfiguration(infera, target, { fullname: releaseFullname('a') }))).toBe('a-temper-qos-defaulting');
+    expect(webhookConfigurationName('b-temper')).toBe('b-temper-qos-defaulting');
   });
 });

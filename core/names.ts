@@ -196,10 +196,39 @@ export function isTemperNamespace(named: Named, namespace: string): boolean {
   return namespace === named.naming.namespace;
 }
 
-/** Names of Temper's own objects, fixed whatever the prefix (the chart uses the same). */
+/** The chart's name, which `releaseFullname` appends to a release name that does not contain it. */
+const CHART_NAME = 'temper';
+
+/** The Helm release the objects generated outside Helm (dev harness, `npm start`) stand for. */
+export const DEFAULT_RELEASE = 'temper';
+
+/**
+ * The chart's `temper.fullname` for a Helm release (templates/_helpers.tpl): `fullnameOverride`
+ * when given, else the release name when it contains the chart's name (`nameOverride`, default
+ * `temper`), else `<release>-<name>`; cut to 50 characters, one trailing `-` dropped.
+ * `releaseFullname('temper')` is `temper`, `releaseFullname('a')` is `a-temper`. Every object the
+ * chart names after its release derives from it, the cluster-scoped ones included.
+ */
+export function releaseFullname(release: string, overrides: { readonly nameOverride?: string; readonly fullnameOverride?: string } = {}): string {
+  const cut = (s: string): string => {
+    const t = s.slice(0, 50);
+    return t.endsWith('-') ? t.slice(0, -1) : t;
+  };
+  if (overrides.fullnameOverride) return cut(overrides.fullnameOverride);
+  const name = overrides.nameOverride || CHART_NAME;
+  return cut(release.includes(name) ? release : `${release}-${name}`);
+}
+
+/**
+ * The MutatingWebhookConfiguration's name for a release's fullname: `<fullname>-qos-defaulting`
+ * (cluster-scoped, so per release; `temper-qos-defaulting` for `helm install temper`).
+ */
+export function webhookConfigurationName(fullname: string): string {
+  return `${fullname}-qos-defaulting`;
+}
+
+/** Names of Temper's own namespaced objects, fixed whatever the prefix and release (the chart uses the same). */
 export const OBJECT_NAMES = {
-  /** The MutatingWebhookConfiguration. */
-  webhookConfiguration: 'temper-qos-defaulting',
   /** The ConfigMap in Temper's namespace holding the configuration, and its key. */
   configMap: 'temper-config',
   configMapKey: 'config.toml',

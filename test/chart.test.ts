@@ -20,6 +20,7 @@ import { runInVm, vmAvailability } from '../bpf/vm.ts';
 import { type Policy, defaultPolicy, parsePolicy } from '../core/config.ts';
 import type { ConfigError } from '../core/errors.ts';
 import { agentNodeAnnotations, mutatingWebhookConfiguration, priorityClassObjects } from '../core/install-objects.ts';
+import { releaseFullname, webhookConfigurationName } from '../core/names.ts';
 import { httpsGet } from '../dev/harness/webhook.ts';
 import { ensureNamespace, freePort } from '../dev/controlplane/controlplane.ts';
 import { ensureHelm } from '../dev/install-helm.ts';
@@ -141,7 +142,7 @@ describe('helm chart: lint, template and schema', () => {
       const rendered = one(docs, 'MutatingWebhookConfiguration') as Obj & { webhooks: { clientConfig: { caBundle: string } }[] };
       const caPem = pem(rendered.webhooks[0]?.clientConfig.caBundle);
       const timeout = (values as { webhook?: { timeoutSeconds?: number } }).webhook?.timeoutSeconds ?? 3;
-      const want = mutatingWebhookConfiguration(policy, { service: { namespace, name: 'temper-webhook', port: 443 }, caBundlePem: caPem }, timeout);
+      const want = mutatingWebhookConfiguration(policy, { service: { namespace, name: 'temper-webhook', port: 443 }, caBundlePem: caPem }, { timeoutSeconds: timeout, fullname: releaseFullname('temper') });
       expect(rendered.metadata?.name).toBe((want.metadata as { name: string }).name);
       expect(rendered.webhooks).toEqual(want.webhooks);
 
@@ -464,8 +465,7 @@ describe('helm chart on the real control plane', () => {
     const apps = kc.makeApiClient(AppsV1Api);
     const quietly = (p: Promise<unknown>): Promise<unknown> => p.catch(() => undefined);
     // Cluster-wide objects first: the webhook registration affects every other test's pods.
-    const mwc = await quietly(admission.readMutatingWebhookConfiguration({ name: 'temper-qos-defaulting' })) as Obj | undefined;
-    if (mwc?.metadata?.labels?.['app.kubernetes.io/instance'] === release) await quietly(admission.deleteMutatingWebhookConfiguration({ name: 'temper-qos-defaulting' }));
+    await quietly(admission.deleteMutatingWebhookConfiguration({ name: webhookConfigurationName(releaseFullname(release)) }));
     await quietly(admission.deleteValidatingAdmissionPolicyBinding({ name: `${agentSA}-own-node` }));
     await quietly(admission.deleteValidatingAdmissionPolicy({ name: `${agentSA}-own-node` }));
     for (const name of [agentSA, webhookSA]) {
@@ -524,6 +524,46 @@ describe('helm chart on the real control plane', () => {
     expect(notes).toContain('kubectl temper tiers -A');
     expect(notes).toContain(`{.metadata.annotations.t${suffix}\\.example\\.io/agent-status}`);
     expect(notes).toContain('--config temper.toml'); // not installed in temper-system
+  });
+
+  it('a second release: refused the first one\'s PriorityClasses and cluster-wide names, each naming the fix; with priorityClasses.create=false it installs beside it', async () => {
+    const otherNs = `chart-other-${suffix}`;
+    await ensureNamespace(kc, otherNs);
+    const dryRun = (name: string, namespace: string, values: Values): ReturnType<typeof run> =>
+      run(helmBin, ['upgrade', '--install', '--dry-run=server', name, chart, '--namespace', namespace, '-f', valuesFile(values)], { KUBECONFIG: kubeconfig });
+    const shared = { ...customValues(), priorityClasses: { create: false } };
+    try {
+      // customValues() names the classes the first release installed.
+      const taken = await dryRun('other', otherNs, customValues());
+      expect(taken.code).not.toBe(0);
+      expect(taken.stderr).toContain(`PriorityClass c${suffix}-critical already exists, installed by Helm release ${ns}/${release}`);
+      expect(taken.stderr).toContain('install this one with priorityClasses.create=false');
+      // Using them instead, nothing it installs is the first release's: Helm's own ownership check passes too.
+      const beside = await dryRun('other', otherNs, shared);
+      expect(beside.code, beside.stderr).toBe(0);
+      const rendered = parseAllDocuments(beside.stdout.slice(beside.stdout.indexOf('MANIFEST:') + 9, beside.stdout.indexOf('NOTES:'))).map((d) => d.toJS() as Obj).filter(Boolean);
+      expect(all(rendered, 'PriorityClass')).toEqual([]);
+      expect(one(rendered, 'MutatingWebhookConfiguration').metadata?.name).toBe(webhookConfigurationName(releaseFullname('other')));
+      expect(beside.stdout).toContain('This release installs no PriorityClasses');
+      // The same release name in another namespace has the same fullname, so the same cluster-wide names.
+      const sameName = await dryRun(release, otherNs, shared);
+      expect(sameName.code).not.toBe(0);
+      expect(sameName.stderr).toContain(`MutatingWebhookConfiguration ${webhookConfigurationName(releaseFullname(release))} already exists, installed by Helm release ${ns}/${release}`);
+      expect(sameName.stderr).toContain('set fullnameOverride');
+      expect((await dryRun(release, otherNs, { ...shared, fullnameOverride: `other-${suffix}` })).code).toBe(0);
+      // Sharing the classes needs the same thresholds, and the classes themselves.
+      const config = customValues().config as { priority_mapping: Record<string, unknown>; naming: Record<string, unknown> };
+      const lower = await dryRun('other', otherNs, { ...shared, config: { ...config, priority_mapping: { ...config.priority_mapping, high: 60000 } } });
+      expect(lower.stderr).toContain(`PriorityClass c${suffix}-high has value 50000 (PreemptLowerPriority), but this release's config.priority_mapping gives its tier 60000`);
+      const classes = Object.fromEntries(['critical', 'high', 'normal', 'low', 'background'].map((tier) => [tier, `m${suffix}-${tier}`]));
+      const missing = await dryRun('other', otherNs, { ...shared, config: { ...config, naming: { ...config.naming, priority_classes: classes } } });
+      expect(missing.stderr).toContain(`priorityClasses.create=false: PriorityClass m${suffix}-critical does not exist`);
+      // The release that installed the classes may not drop them: Helm would delete them under the pods.
+      const dropping = await dryRun(release, ns, { ...shared, webhook: { timeoutSeconds: 5, url: `https://127.0.0.1:${port}/mutate`, tls: { extraIPs: ['127.0.0.1'] } } });
+      expect(dropping.stderr).toContain(`PriorityClass c${suffix}-critical was installed by this release, and Helm would delete it`);
+    } finally {
+      await core.deleteNamespace({ name: otherNs }).catch(() => undefined);
+    }
   });
 
   it('helm upgrade renews a certificate near expiry; the caBundle then trusts the new and the replaced CA', async () => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AdmissionregistrationV1Api, ApiException, CoreV1Api, type KubeConfig, SchedulingV1Api, type V1MutatingWebhookConfiguration, type V1Pod, type V1PriorityClass } from '@kubernetes/client-node';
 import type { Policy } from '../../core/config.ts';
 import { mutatingWebhookConfiguration, priorityClassObjects } from '../../core/install-objects.ts';
-import { OBJECT_NAMES } from '../../core/names.ts';
+import { DEFAULT_RELEASE, releaseFullname, webhookConfigurationName } from '../../core/names.ts';
 import { type CertFiles, createCA, issueCert } from '../pki.ts';
 import { stopperOf } from './child.ts';
 
@@ -137,9 +137,10 @@ export async function registerWebhook(kc: KubeConfig, policy: Policy, url: strin
   );
 }
 
+/** Removes the registration `registerWebhook` made (named as `helm install temper` names it). */
 export async function unregisterWebhook(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(AdmissionregistrationV1Api);
-  await api.deleteMutatingWebhookConfiguration({ name: OBJECT_NAMES.webhookConfiguration }).catch(() => undefined);
+  await api.deleteMutatingWebhookConfiguration({ name: webhookConfigurationName(releaseFullname(DEFAULT_RELEASE)) }).catch(() => undefined);
 }
 
 /**

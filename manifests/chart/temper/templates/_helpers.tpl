@@ -15,6 +15,32 @@
 {{- define "temper.agent.name" -}}{{ include "temper.fullname" . }}-agent{{- end -}}
 {{- define "temper.webhook.name" -}}{{ include "temper.fullname" . }}-webhook{{- end -}}
 {{- define "temper.webhook.tlsSecret" -}}{{ include "temper.fullname" . }}-webhook-tls{{- end -}}
+{{/* Cluster-scoped, so per release (core/names.ts webhookConfigurationName). */}}
+{{- define "temper.webhook.configurationName" -}}{{ include "temper.fullname" . }}-qos-defaulting{{- end -}}
+
+{{/* "true" when this release installs the tier PriorityClasses (priorityClasses.create; true when unset, as after `helm upgrade --reuse-values` from a release that predates the key). */}}
+{{- define "temper.priorityClasses.create" -}}
+{{- $v := default dict .Values.priorityClasses -}}
+{{- if or (not (hasKey $v "create")) (get $v "create") -}}true{{- end -}}
+{{- end -}}
+
+{{/* The Helm release an existing object belongs to, "namespace/name", from Helm's ownership annotations; "" when it has none (made outside Helm). */}}
+{{- define "temper.helmOwner" -}}
+{{- $name := dig "metadata" "annotations" "meta.helm.sh/release-name" "" . -}}
+{{- if $name -}}
+{{- printf "%s/%s" (dig "metadata" "annotations" "meta.helm.sh/release-namespace" "" .) $name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "installed by Helm release ns/name" or "made outside Helm": who has an existing object, for messages. */}}
+{{- define "temper.ownerText" -}}
+{{- $owner := include "temper.helmOwner" . -}}
+{{- if $owner -}}
+{{- printf "installed by Helm release %s" $owner -}}
+{{- else -}}
+made outside Helm (kubectl temper migrate --apply, npm start, or by hand)
+{{- end -}}
+{{- end -}}
 
 {{- define "temper.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
