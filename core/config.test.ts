@@ -13,7 +13,7 @@ describe('parsePolicy', () => {
   it('the defaults are the spec\'s table', () => {
     const p = defaultPolicy();
     expect(p.priorityMapping).toEqual({ critical: 1_000_000, high: 100_000, normal: 0, low: -100, system: 2_000_000_000, systemToCatchall: true });
-    expect(p.node).toEqual({ reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1 });
+    expect(p.node).toEqual({ reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1, placement: 'cgroup' });
     expect(p.naming.priorityClasses.critical).toBe('infera-critical');
     expect(distributionAnnotation(p)).toBe('infera.io/qos-distribution');
     expect(tierClassValue(p, 'low')).toBe(-100);
@@ -34,6 +34,7 @@ system_to_catchall = true
 reserved_cpus = 2
 cgroup_driver = "cgroupfs"
 threads_per_core = 2
+placement = "hints"
 
 [naming]
 annotation_prefix = "temper.codes"
@@ -49,7 +50,7 @@ growth_algo = "Topo"
 preempt = false
 `, 'temper.toml');
     expect(p.priorityMapping.critical).toBe(2_000_000);
-    expect(p.node).toEqual({ reservedCpus: 2, cgroupDriver: 'cgroupfs', threadsPerCore: 2 });
+    expect(p.node).toEqual({ reservedCpus: 2, cgroupDriver: 'cgroupfs', threadsPerCore: 2, placement: 'hints' });
     expect(distributionAnnotation(p)).toBe('temper.codes/qos-distribution');
     expect(p.naming.priorityClasses).toMatchObject({ critical: 'temper-critical', high: 'infera-high' });
     expect(p.layers.critical).toEqual({ slice_us: 2000, util_range: [0.2, 0.5], growth_algo: 'Topo' });
@@ -67,6 +68,7 @@ critcal = 3
 [node]
 reserved_cpus = -1
 cgroup_driver = "docker"
+placement = "ebpf"
 colour = "blue"
 
 [naming]
@@ -89,15 +91,22 @@ slice_us = 1
       'temper.toml: priority_mapping.critcal: unknown key',
       'temper.toml: node.reserved_cpus: must be between 0 and 512 (got -1)',
       'temper.toml: node.cgroup_driver: must be one of systemd, cgroupfs (got "docker")',
+      'temper.toml: node.placement: must be one of cgroup, hints (got "ebpf")',
       'temper.toml: node.colour: unknown key',
       'temper.toml: naming.annotation_prefix: must be a lowercase DNS subdomain (e.g. infera.io) (got "Not_A_Domain")',
       'temper.toml: naming.priority_classes.high: must not start with "system-" (reserved for built-in classes) (got "system-high")',
       'temper.toml: layers.critical.util_range: must satisfy 0 ≤ low < high ≤ 1 (got [0.9, 0.1])',
       'temper.toml: layers.critical.slice: unknown key',
       'temper.toml: layers.low.util_range: layer low is an Open layer, which has no CPU allocation and so no util_range',
-      'temper.toml: layers.gold: unknown layer (layers are system, critical, high, normal, shared, low, background, catchall)',
+      'temper.toml: layers.gold: unknown layer (layers are system, critical, high, normal, shared, low, background, nodecritical, catchall)',
     ]));
-    expect(problems).toHaveLength(13);
+    expect(problems).toHaveLength(14);
+  });
+
+  it('placement is validated like the other node keys: a string, one of the two', () => {
+    expect(problemsOf('[node]\nplacement = true\n')).toEqual(['temper.toml: node.placement: must be one of cgroup, hints (got true)']);
+    expect(problemsOf('[node]\nplacement = "Hints"\n')).toEqual(['temper.toml: node.placement: must be one of cgroup, hints (got "Hints")']);
+    expect(parsePolicy('[node]\nplacement = "cgroup"\n', 't')).toEqual(defaultPolicy());
   });
 
   it('rejects wrong types for tables and values', () => {

@@ -9,8 +9,8 @@ import type { Naming } from './names.ts';
 import { DEFAULT_NAMING, NAME_SETS, installedClassNames, namesOf } from './names.ts';
 import type { GrowthAlgo } from './scx.ts';
 import { GROWTH_ALGOS } from './scx.ts';
-import type { CgroupDriver, LayerName, PriorityClassInfo, Tier } from './types.ts';
-import { CGROUP_DRIVERS, LAYER_NAMES, TIERS } from './types.ts';
+import type { CgroupDriver, LayerName, Placement, PriorityClassInfo, Tier } from './types.ts';
+import { CGROUP_DRIVERS, LAYER_NAMES, PLACEMENTS, TIERS } from './types.ts';
 
 /** Operator overrides of one layer's properties; keys are scx_layered's own names. */
 export interface LayerOverrides {
@@ -42,6 +42,8 @@ export interface NodeSettings {
   readonly cgroupDriver: CgroupDriver;
   /** SMT threads per physical core; exclusive Critical cores are whole physical cores. */
   readonly threadsPerCore: number;
+  /** How pods are matched to layers: per-pod cgroup clauses (the default) or static QoS matches and task hints. */
+  readonly placement: Placement;
 }
 
 export interface WebhookSettings {
@@ -62,7 +64,7 @@ const DEFAULT_POLICY: Policy = {
   priorityMapping: {
     critical: 1_000_000, high: 100_000, normal: 0, low: -100, system: 2_000_000_000, systemToCatchall: true,
   },
-  node: { reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1 },
+  node: { reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1, placement: 'cgroup' },
   naming: DEFAULT_NAMING,
   webhook: { replaceGlobalDefault: false },
   layers: {},
@@ -346,6 +348,7 @@ export function policyFromObject(doc: Record<string, unknown>, source: string): 
     reservedCpus: nodeT.int('reserved_cpus', d.node.reservedCpus, 0, 512),
     cgroupDriver: nodeT.oneOf('cgroup_driver', CGROUP_DRIVERS) ?? d.node.cgroupDriver,
     threadsPerCore: nodeT.int('threads_per_core', d.node.threadsPerCore, 1, 8),
+    placement: nodeT.oneOf('placement', PLACEMENTS) ?? d.node.placement,
   };
 
   const namingT = root.table('naming');

@@ -1,9 +1,10 @@
 /** `kubectl temper explain pod`: a pod's tier, layer and the reasons, in words. */
 import type { Policy } from './config.ts';
 import type { LayerPlan, PlanWarning } from './layers.ts';
-import { LAYER_DEFAULTS, podCgroupPath } from './layers.ts';
+import { LAYER_DEFAULTS, layerOverrides, podCgroupPath, qosCgroupPrefix } from './layers.ts';
 import type { PlacedPod, Plan } from './plan.ts';
 import { formatCpuMillis } from './quantity.ts';
+import { matchTask } from './scx-match.ts';
 import { exclusionOf } from './tier.ts';
 import type { PodInfo } from './types.ts';
 
@@ -16,17 +17,39 @@ function flags(l: { protected: boolean; preempt: boolean; exclusive: boolean }):
   return on.length === 0 ? 'not protected, no preemption, shared cores' : on.join(', ');
 }
 
-function layerRows(policy: Policy, placed: PlacedPod, layer: LayerPlan | null): string[] {
+/**
+ * With `placement = "hints"`: what puts the pod in its layer, the static QoS match or the task
+ * hint the agent writes, and (when the node's config is known) where a thread whose hint is not
+ * written yet lands, by the scx_layered matching model (core/scx-match.ts).
+ */
+function hintsMatch(policy: Policy, placed: PlacedPod, plan: Plan | null): string {
   const a = placed.assignment;
+  const driver = policy.node.cgroupDriver;
+  const prefix = qosCgroupPrefix(driver, a.qosClass);
+  if (a.hint === null) {
+    return `static match (QoS fallback): CgroupPrefix ${prefix} takes every ${a.qosClass} pod without a task hint (${driver} driver); no clause of its own`;
+  }
+  const written = `task hint ${a.hint} written by the agent for each of its threads (HintEquals ${a.hint})`;
+  if (plan === null) return `${written}; until a thread's hint is written, the static matches place it`;
+  const unhinted = matchTask(plan.config, { cgroupPath: podCgroupPath(driver, a.qosClass, placed.pod.uid), comm: '', hint: null });
+  const where = unhinted.layer === a.layer ? 'this layer too' : `layer ${unhinted.layer}`;
+  const by = unhinted.layer === 'catchall' ? 'no static match takes it, so it is in' : `the static match (${a.qosClass} prefix ${prefix}) puts it in`;
+  return `${written}; until a thread's hint is written, ${by} ${where}`;
+}
+
+function layerRows(policy: Policy, placed: PlacedPod, layer: LayerPlan | null, plan: Plan | null): string[] {
+  const a = placed.assignment;
+  const hints = policy.node.placement === 'hints';
   const lines = [row('Layer', a.layer)];
   if (layer === null) {
     const d = LAYER_DEFAULTS[a.layer];
-    const o = policy.layers[a.layer] ?? {};
+    const o = layerOverrides(policy, a.layer);
     lines.push(
       row('  kind', `${d.kind} (${flags({ protected: o.protected ?? d.protected, preempt: o.preempt ?? d.preempt, exclusive: o.exclusive ?? d.exclusive })})`),
       row('  slice', `${o.slice_us ?? d.sliceUs}µs`),
       row('  sizing', 'depends on the node; pass --node NODE (offline) to see the layer as rendered'),
     );
+    if (hints) lines.push(row('  match', hintsMatch(policy, placed, null)));
     return lines;
   }
   lines.push(row('  kind', `${layer.kind} (${flags(layer)})`), row('  slice', `${layer.sliceUs}µs`));
@@ -37,7 +60,9 @@ function layerRows(policy: Policy, placed: PlacedPod, layer: LayerPlan | null): 
     const limits = layer.limitMillis === null ? 'limits unbounded' : `limits ${formatCpuMillis(layer.limitMillis)}`;
     lines.push(row('  tier load', `${layer.pods} pod${layer.pods === 1 ? '' : 's'}, requests ${formatCpuMillis(layer.requestMillis)}, ${limits}`));
   }
-  if (a.layer === 'catchall') {
+  if (hints) {
+    lines.push(row('  match', hintsMatch(policy, placed, plan)));
+  } else if (a.layer === 'catchall') {
     lines.push(row('  match', 'none of its own: the catch-all layer takes every task no earlier layer matched'));
   } else {
     const path = podCgroupPath(policy.node.cgroupDriver, a.qosClass, placed.pod.uid);
@@ -85,7 +110,7 @@ export function explainPod(policy: Policy, pod: PodInfo, placed: PlacedPod | nul
     row('Rule', `${a.rule}: ${a.reason}`),
   );
   const layer = plan?.layers.find((l) => l.name === a.layer) ?? null;
-  lines.push(...layerRows(policy, placed, layer));
+  lines.push(...layerRows(policy, placed, layer, plan));
   if (plan !== null) {
     for (const w of warningsFor(plan.warnings, a.tier)) lines.push(row('Warning', `[${w.code}] ${w.message}`));
     lines.push(row('Config', `sha256 ${plan.configSha256.slice(0, 12)} (node ${plan.node})`));

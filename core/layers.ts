@@ -7,7 +7,10 @@ import { formatCpuMillis } from './quantity.ts';
 import type { LayerCommon, LayerKind, LayerKindName, LayerMatch, LayerSpec, SizedKindFields } from './scx.ts';
 import { SCX_LIMITS, escapeRegex } from './scx.ts';
 import type { CgroupDriver, LayerName, NodeInfo, QosClass, Tier } from './types.ts';
-import { TIERS } from './types.ts';
+import { QOS_CLASSES, TIERS } from './types.ts';
+import type { HintedLayer } from './hints.ts';
+import { TASK_HINTS } from './hints.ts';
+import { qosDefaultTier } from './tier.ts';
 import { coresNeeded, coresOf, fenceCapacity } from './capacity.ts';
 
 /**
@@ -35,8 +38,20 @@ export const LAYER_DEFAULTS: Readonly<Record<LayerName, LayerDefaults>> = {
   shared: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 5000, utilRange: null, weightBand: [10, 499] },
   low: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 30000, utilRange: null, weightBand: [50, 99] },
   background: { kind: 'Open', protected: false, preempt: false, exclusive: false, sliceUs: 5000, utilRange: null, weightBand: [10, 49] },
+  // Node-critical pods with `placement = "hints"`: the catch-all's properties, because the
+  // catch-all must have an empty match and so cannot map their task hint (decisions §27).
+  nodecritical: { kind: 'Open', protected: false, preempt: true, exclusive: false, sliceUs: 20000, utilRange: null, weightBand: [100, 100] },
   catchall: { kind: 'Open', protected: false, preempt: true, exclusive: false, sliceUs: 20000, utilRange: null, weightBand: [100, 100] },
 };
+
+/**
+ * A layer's configured overrides. The `nodecritical` layer stands in for the catch-all for
+ * hinted node-critical pods, so it takes the catch-all's overrides, then its own on top.
+ */
+export function layerOverrides(policy: Policy, name: LayerName): LayerOverrides {
+  if (name === 'nodecritical') return { ...policy.layers.catchall, ...policy.layers.nodecritical };
+  return policy.layers[name] ?? {};
+}
 
 /** scx_layered's own threads and the Temper agent process (which sets its comm to this). */
 export const SYSTEM_COMMS = ['scx_layered', 'temper-agent'] as const;
@@ -68,8 +83,11 @@ export interface LayerPlan {
   readonly protected: boolean;
   readonly preempt: boolean;
   readonly exclusive: boolean;
-  /** How member pods are matched: per-pod cgroup prefixes, one regex, or everything. */
-  readonly match: 'cgroup-prefix' | 'cgroup-regex' | 'catch-all';
+  /**
+   * How member pods are matched: per-pod cgroup prefixes, one regex, everything, or
+   * (`placement = "hints"`) the layer's task hints and static QoS-level prefixes.
+   */
+  readonly match: 'cgroup-prefix' | 'cgroup-regex' | 'catch-all' | 'hints';
   /** True when Critical could not be fenced and was rendered Grouped (or Open, when nothing can be owned). */
   readonly demoted: boolean;
   /** Sizing decisions in words: demotion, clamped minima, unenforceable limits. */
@@ -85,6 +103,17 @@ export interface LayerPlan {
 export function podCgroupPath(driver: CgroupDriver, qos: QosClass, uid: string): string {
   const [dir, leaf] = podCgroupParts(driver, qos);
   return `${dir}${driver === 'systemd' ? uid.replaceAll('-', '_') : uid}${leaf}/`;
+}
+
+/**
+ * The cgroup prefix every pod of one QoS class lives under, as scx_layered's CgroupPrefix sees
+ * it (the start of `podCgroupPath` for any UID): the static fallback matches of hints placement.
+ * Burstable and BestEffort are directories (trailing slash); Guaranteed pods have no QoS level,
+ * so their prefix is the start of the pod directory's name, which no other kubepods child shares.
+ */
+export function qosCgroupPrefix(driver: CgroupDriver, qos: QosClass): string {
+  const [dir] = podCgroupParts(driver, qos);
+  return qos === 'Guaranteed' ? dir : dir.slice(0, dir.lastIndexOf('/') + 1);
 }
 
 /** [everything before the UID, everything after it] of a pod cgroup path. */
@@ -212,23 +241,37 @@ function buildSpec(name: LayerName, comment: string, matches: LayerMatch[][], si
   return { spec: { name, comment, matches, kind }, common, utilRange, protectedFlag };
 }
 
+/**
+ * A layer's matches and comment under `placement = "hints"`: fixed for the layer and the node's
+ * layout, never derived from its pods, so pods coming and going leave the config unchanged.
+ */
+interface HintedMatches {
+  readonly matches: LayerMatch[][];
+  readonly comment: string;
+}
+
 function layerPlan(
   name: LayerName, tier: Tier | null, members: readonly LayerMember[], fixed: readonly LayerMatch[][],
-  sizing: Sizing, policy: Policy, nodeMillis: number, catchAll = false,
+  sizing: Sizing, policy: Policy, nodeMillis: number, catchAll = false, hinted: HintedMatches | null = null,
 ): LayerPlan {
   const d = LAYER_DEFAULTS[name];
-  const o = policy.layers[name] ?? {};
+  const o = layerOverrides(policy, name);
   const requestMillis = sum(members.map((m) => m.requestMillis));
   const limitMillis = summedLimits(members);
   const { matches, match } = catchAll
     ? { matches: [[]] as LayerMatch[][], match: 'catch-all' as const }
-    : matchesFor(policy.node.cgroupDriver, fixed, members);
-  const weight = weightIn(d.weightBand, requestMillis, nodeMillis);
+    : hinted !== null
+      ? { matches: hinted.matches, match: 'hints' as const }
+      : matchesFor(policy.node.cgroupDriver, fixed, members);
+  // With hints a weight must not move with the pods: each layer has its band's top (decisions §28).
+  const weight = policy.node.placement === 'hints' ? d.weightBand[1] : weightIn(d.weightBand, requestMillis, nodeMillis);
   const comment = catchAll
-    ? 'Temper catch-all: kubelet, node daemons, node-critical pods, everything else'
-    : tier === null
-      ? `Temper system layer: scx_layered, temper-agent and ${members.length} pod${members.length === 1 ? '' : 's'} in Temper's namespace`
-      : `tier ${tier}: ${describeLoad(members, requestMillis, limitMillis)}`;
+    ? (policy.node.placement === 'hints' ? 'Temper catch-all: kubelet, node daemons, everything else' : 'Temper catch-all: kubelet, node daemons, node-critical pods, everything else')
+    : hinted !== null
+      ? hinted.comment
+      : tier === null
+        ? `Temper system layer: scx_layered, temper-agent and ${members.length} pod${members.length === 1 ? '' : 's'} in Temper's namespace`
+        : `tier ${tier}: ${describeLoad(members, requestMillis, limitMillis)}`;
   const { spec, common, utilRange, protectedFlag } = buildSpec(name, comment, matches, sizing, d, o, weight);
   return {
     name, tier, kind: sizing.kind, pods: members.length, requestMillis, limitMillis,
@@ -281,9 +324,14 @@ export interface RenderedLayers {
  *   scx_layered serves separate non-preempting Open layers in a fixed order on each shared CPU, so
  *   one always-busy tier would starve the others there; inside one layer it is fair by thread.
  * Every degradation is a note on the layer and a warning in `warnings`.
+ * With `placement = "hints"` (docs/layers.md "What causes a new generation") the sizing is the
+ * same, but nothing in the config comes from individual pods: each layer maps its fixed task
+ * hints (core/hints.ts), the layers of the QoS defaults' tiers hold static QoS-level prefixes,
+ * weights are fixed, comments carry no counts, the Open tiers are always present, node-critical
+ * pods get the `nodecritical` layer, and the order puts the hint-only layers first.
  */
 export function renderLayers(
-  policy: Policy, node: NodeInfo, members: Readonly<Record<Tier | 'system' | 'catchall', readonly LayerMember[]>>,
+  policy: Policy, node: NodeInfo, members: Readonly<Record<Tier | 'system' | 'nodecritical' | 'catchall', readonly LayerMember[]>>,
 ): RenderedLayers {
   const cap = fenceCapacity(node, policy);
   const { cpus, threadsPerCore: tpc } = cap;
@@ -361,39 +409,86 @@ export function renderLayers(
     }
   }
 
-  const plans: LayerPlan[] = [];
+  const hints = policy.node.placement === 'hints';
+  const noAllocation: Sizing = { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: [] };
   const systemNotes = [`owns no CPU (Open, preempt): ${plural(unownedCpus, 'CPU')} of ${cpus} stay${unownedCpus === 1 ? 's' : ''} unowned at every moment, and the system layer and the catch-all come first on them`];
   const commBlocks = SYSTEM_COMMS.map((c): LayerMatch[] => [{ PcommPrefix: c }]);
-  plans.push(layerPlan('system', null, members.system, commBlocks, { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: systemNotes }, policy, nodeMillis));
+  const system = layerPlan('system', null, members.system, commBlocks, { ...noAllocation, notes: systemNotes }, policy, nodeMillis, false,
+    hints ? { matches: [...commBlocks, hintBlock('system')], comment: `Temper system layer: scx_layered, temper-agent and Temper's pods (task hint ${TASK_HINTS.system})` } : null);
 
-  // Tiers without a core of their own, plus Low and Background, when one above Low has none (§18).
+  // With hints the Open tiers are always present: they own no CPU, so an empty one costs
+  // nothing, and a first pod arriving then needs no new generation (decisions §29).
   const hasPods = (t: Tier): boolean => members[t].length > 0;
+  const present = (t: Tier): boolean => hasPods(t) || (hints && LAYER_DEFAULTS[t].kind === 'Open');
+  // Tiers without a core of their own, plus Low and Background, when one above Low has none (§18).
   const sharedTiers = TIERS.some((t) => hasPods(t) && unowned[t] === true)
-    ? TIERS.filter((t) => hasPods(t) && (unowned[t] === true || LAYER_DEFAULTS[t].kind === 'Open'))
+    ? TIERS.filter((t) => present(t) && (unowned[t] === true || LAYER_DEFAULTS[t].kind === 'Open'))
     : [];
+  const driver = policy.node.cgroupDriver;
+  const hintedTiers = (tiers: readonly Tier[], what: string): HintedMatches => {
+    const fallbacks = QOS_CLASSES.filter((q) => tiers.includes(qosDefaultTier(q)));
+    const values = tiers.map((t) => TASK_HINTS[t]);
+    return {
+      matches: [...tiers.map(hintBlock), ...fallbacks.map((q): LayerMatch[] => [{ CgroupPrefix: qosCgroupPrefix(driver, q) }])],
+      comment: `${what}: task hint${values.length === 1 ? '' : 's'} ${values.join(', ')}${fallbacks.length === 0 ? '' : `; static fallback for ${listWords(fallbacks)} pods without a hint`}`,
+    };
+  };
+
+  const tierPlans = new Map<LayerName, LayerPlan>();
   for (const tier of TIERS) {
+    if (!present(tier) || sharedTiers.includes(tier)) continue;
     const tierMembers = members[tier];
-    if (tierMembers.length === 0) continue;
-    if (sharedTiers.includes(tier)) {
-      if (tier === sharedTiers[0]) plans.push(sharedLayerPlan(sharedTiers, members, notes, policy, nodeMillis));
-      continue;
-    }
     const draft = drafts.find((x) => x.tier === tier);
     const limitMillis = summedLimits(tierMembers);
     let sizing: Sizing;
     if (draft !== undefined) {
       sizing = { kind: draft.kind, cpusRange: [draft.min, draft.max], demoted: demoted[tier] === true, unowned: false, notes: notes[tier] };
     } else {
-      if (LAYER_DEFAULTS[tier].kind === 'Open' && limitMillis !== null) notes[tier].push(`Open layers get no CPU allocation, so the tier's limits (${formatCpuMillis(limitMillis)}) are not a ceiling here`);
+      if (LAYER_DEFAULTS[tier].kind === 'Open' && limitMillis !== null && tierMembers.length > 0) notes[tier].push(`Open layers get no CPU allocation, so the tier's limits (${formatCpuMillis(limitMillis)}) are not a ceiling here`);
       sizing = { kind: 'Open', cpusRange: null, demoted: demoted[tier] === true, unowned: unowned[tier] === true, notes: notes[tier] };
     }
-    plans.push(layerPlan(tier, tier, tierMembers, [], sizing, policy, nodeMillis));
+    tierPlans.set(tier, layerPlan(tier, tier, tierMembers, [], sizing, policy, nodeMillis, false, hints ? hintedTiers([tier], `tier ${tier}`) : null));
+  }
+  if (sharedTiers.length > 0) {
+    const what = `${sharedTiers.length === 1 ? 'tier' : 'tiers'} ${sharedTiers.join(', ')} (no core of their own)`;
+    tierPlans.set('shared', sharedLayerPlan(sharedTiers, members, notes, policy, nodeMillis, hints ? hintedTiers(sharedTiers, what) : null));
   }
 
-  plans.push(layerPlan('catchall', null, members.catchall, [], { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: [] }, policy, nodeMillis, true));
+  const plans: LayerPlan[] = [system];
+  if (hints && policy.priorityMapping.systemToCatchall) {
+    plans.push(layerPlan('nodecritical', null, members.nodecritical, [], noAllocation, policy, nodeMillis, false, {
+      matches: [hintBlock('nodecritical')],
+      comment: `node-critical pods: task hint ${TASK_HINTS.nodecritical}, with the catch-all's properties (the catch-all cannot map a hint)`,
+    }));
+  }
+  for (const name of hints ? HINTS_TIER_ORDER : CGROUP_TIER_ORDER) {
+    const l = tierPlans.get(name);
+    if (l !== undefined) plans.push(l);
+  }
+  plans.push(layerPlan('catchall', null, members.catchall, [], noAllocation, policy, nodeMillis, true));
   const order = (w: PlanWarning): number => PLAN_WARNING_CODES.indexOf(w.code) * 10 + (w.tier === null ? -1 : TIERS.indexOf(w.tier));
   return { layers: plans, warnings: [...warnings].sort((a, b) => order(a) - order(b)), sharedTiers };
 }
+
+/** One OR block mapping a layer's task hint; scx_layered wants HintEquals alone in its block. */
+function hintBlock(layer: HintedLayer): LayerMatch[] {
+  return [{ HintEquals: TASK_HINTS[layer] }];
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+}
+
+/**
+ * Config order of the tier layers between the system layer and the catch-all. scx_layered's full
+ * re-match (fork/exec, rename, cgroup move) takes the first layer in this order whose blocks
+ * match, HintEquals included; a mapped hint wins only at the task's next wake-up. So with hints,
+ * the layers without static fallbacks (Critical, High, Low) come before Normal and Background,
+ * whose QoS-level prefixes would otherwise take a hinted task first (decisions §26).
+ */
+const CGROUP_TIER_ORDER: readonly LayerName[] = ['critical', 'high', 'normal', 'shared', 'low', 'background'];
+const HINTS_TIER_ORDER: readonly LayerName[] = ['critical', 'high', 'low', 'normal', 'shared', 'background'];
 
 /**
  * The one Open layer of the tiers that share the unowned CPUs on a small node, matching every pod
@@ -401,13 +496,14 @@ export function renderLayers(
  */
 function sharedLayerPlan(
   tiers: readonly Tier[], members: Readonly<Record<Tier, readonly LayerMember[]>>, notes: Readonly<Record<Tier, readonly string[]>>,
-  policy: Policy, nodeMillis: number,
+  policy: Policy, nodeMillis: number, hinted: HintedMatches | null,
 ): LayerPlan {
   const all = tiers.flatMap((t) => members[t]);
   const words = tiers.map(title).join(', ');
   const why = `${words} share one Open layer without preempt: ${tiers.length === 1 ? 'this tier owns' : 'these tiers own'} no core here, and scx_layered serves separate non-preempting Open layers in a fixed order on each CPU they share, so an always-busy tier would starve the others; inside one layer tasks are served fairly by thread, so the tier order between them is not enforced on this node`;
   const sizing: Sizing = { kind: 'Open', cpusRange: null, demoted: false, unowned: false, notes: [why, ...tiers.flatMap((t) => notes[t].map((n) => `${t}: ${n}`))] };
-  const plan = layerPlan('shared', null, all, [], sizing, policy, nodeMillis);
+  const plan = layerPlan('shared', null, all, [], sizing, policy, nodeMillis, false, hinted);
+  if (hinted !== null) return plan;
   const comment = `${tiers.length === 1 ? 'tier' : 'tiers'} ${tiers.join(', ')} (no core of their own): ${describeLoad(all, plan.requestMillis, plan.limitMillis)}`;
   return { ...plan, spec: { ...plan.spec, comment } };
 }

@@ -5,10 +5,15 @@ import { nodeObject, uidOf } from '../test/builders.ts';
 import { defaultPolicy, policyFromObject } from './config.ts';
 import type { Policy } from './config.ts';
 import { nodeFromObject, podFromObject } from './objects.ts';
+import type { PlacedPod, Plan } from './plan.ts';
 import { classifyPods, plan } from './plan.ts';
 import { validateLayeredConfig } from './scx.ts';
 import { coresOf, fenceCapacity } from './capacity.ts';
-import type { PodInfo } from './types.ts';
+import { TASK_HINTS } from './hints.ts';
+import { podCgroupPath } from './layers.ts';
+import { matchTask, rematchTask } from './scx-match.ts';
+import { qosDefaultTier } from './tier.ts';
+import type { PodInfo, Tier } from './types.ts';
 import { TIERS } from './types.ts';
 
 const cpuQty = fc.oneof(fc.constantFrom('0', '1m', '100m', '250m', '500m', '1', '1500m', '2', '4', '16'), fc.integer({ min: 1, max: 20000 }).map((m) => `${m}m`));
@@ -54,15 +59,38 @@ const toPod = (r: PodFields, i: number): PodInfo => podFromObject({
 // `size: 'max'` lets lists reach maxLength; fast-check's default would keep them near 10.
 const pods = (max: number) => fc.array(podFields, { maxLength: max, size: 'max' }).map((list) => list.map(toPod));
 const nodeArb = fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 128 })).map((cpus) => nodeFromObject(nodeObject('node-1', String(cpus)), 'node'));
-const policyArb: fc.Arbitrary<Policy> = fc.record({
+/** Random node settings, both placements and both cgroup drivers; `placement` fixes one. */
+const policiesOf = (placement?: 'cgroup' | 'hints'): fc.Arbitrary<Policy> => fc.record({
   reserved: fc.integer({ min: 0, max: 4 }),
   tpc: fc.constantFrom(1, 2),
   driver: fc.constantFrom('systemd', 'cgroupfs'),
   toCatchall: fc.boolean(),
+  placement: placement === undefined ? fc.constantFrom('cgroup', 'hints') : fc.constant(placement),
 }).map((r) => policyFromObject({
-  node: { reserved_cpus: r.reserved, threads_per_core: r.tpc, cgroup_driver: r.driver },
+  node: { reserved_cpus: r.reserved, threads_per_core: r.tpc, cgroup_driver: r.driver, placement: r.placement },
   priority_mapping: { system_to_catchall: r.toCatchall },
 }, 'random'));
+const policyArb = policiesOf();
+
+/** A container's cgroup as scx_layered sees it: below the pod's directory, trailing slash. */
+const containerPath = (policy: Policy, p: PlacedPod): string =>
+  `${podCgroupPath(policy.node.cgroupDriver, p.assignment.qosClass, p.pod.uid)}${policy.node.cgroupDriver === 'systemd' ? 'cri-containerd-0123abcd.scope' : '0123abcd'}/`;
+const comms = fc.constantFrom('nginx', 'java', 'sh', 'python3', 'a-very-long-process-name', 'kube-proxy');
+
+/**
+ * What `placement = "hints"` may change the config for (docs/layers.md "What causes a new
+ * generation"): per owned tier, whether it has pods and its requests and limits in whole CPUs.
+ * Critical is sized in whole cores, which are coarser, so equal keys mean equal sizing inputs.
+ */
+function sizingKey(p: Plan): string {
+  return JSON.stringify((['critical', 'high', 'normal'] as const).map((tier: Tier) => {
+    const members = p.pods.filter((x) => x.assignment.tier === tier);
+    if (members.length === 0) return null;
+    const request = members.reduce((s, x) => s + x.requestMillis, 0);
+    const limit = members.some((x) => x.limitMillis === null) ? null : members.reduce((s, x) => s + (x.limitMillis ?? 0), 0);
+    return [Math.ceil(request / 1000), limit === null ? null : Math.ceil(limit / 1000)];
+  }));
+}
 
 describe('plan: invariants over random input', { timeout: 120_000 }, () => {
   it('is deterministic: the same pods in any order give byte-identical output', () => {
@@ -81,11 +109,16 @@ describe('plan: invariants over random input', { timeout: 120_000 }, () => {
       const placed = classifyPods(policy, ps);
       const live = ps.filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed');
       expect(placed.map((p) => p.pod.uid).sort()).toEqual(live.map((p) => p.uid).sort());
+      const hints = policy.node.placement === 'hints';
       for (const { assignment: a } of placed) {
         expect([...TIERS, 'system']).toContain(a.tier);
-        if (a.tier === 'system') expect(['system', 'catchall']).toContain(a.layer);
+        if (a.tier === 'system') expect(hints ? ['system', 'nodecritical'] : ['system', 'catchall']).toContain(a.layer);
         else expect(a.layer).toBe(a.tier);
         expect(a.reason.length).toBeGreaterThan(0);
+        // a hint exactly when the static QoS match would not place the pod, and always its layer's value
+        const needsHint = hints && (a.tier === 'system' || a.tier !== qosDefaultTier(a.qosClass));
+        expect(a.hint).toBe(needsHint ? TASK_HINTS[a.layer as keyof typeof TASK_HINTS] : null);
+        expect(a.placedBy).toBe(!hints ? (a.layer === 'catchall' ? 'catch-all' : 'pod-cgroup') : needsHint ? 'task-hint' : 'qos-fallback');
       }
     }), { numRuns: 150 });
   });
@@ -99,9 +132,13 @@ describe('plan: invariants over random input', { timeout: 120_000 }, () => {
       const minima = p.layers.reduce((s, l) => s + (l.cpusRange?.[0] ?? 0), 0);
       expect(minima).toBeLessThanOrEqual(cpus);
       for (const l of p.layers) if (l.cpusRange !== null) expect(l.cpusRange[0]).toBeLessThanOrEqual(l.cpusRange[1]);
-      const weights = p.layers.filter((l) => l.tier !== null).map((l) => l.weight);
-      expect([...weights].sort((x, y) => y - x)).toEqual(weights); // tier order never inverts
+      // tier order never inverts (hints placement puts Low before Normal in the config, not in weight)
+      const tierLayers = p.layers.filter((l) => l.tier !== null).sort((a, b) => TIERS.indexOf(a.tier ?? 'critical') - TIERS.indexOf(b.tier ?? 'critical'));
+      const weights = tierLayers.map((l) => l.weight);
+      expect([...weights].sort((x, y) => y - x)).toEqual(weights);
       expect(new Set(weights).size).toBe(weights.length);
+      const sized = tierLayers.filter((l) => l.cpusRange !== null).map((l) => l.cpusRange?.[0] ?? 0);
+      expect(sized.every((min) => min >= 1)).toBe(true);
       lengths.push(ps.length);
     }), { numRuns: 60 });
     expect(Math.max(...lengths)).toBeGreaterThan(100); // the generator really reached big nodes
@@ -139,10 +176,65 @@ describe('plan: invariants over random input', { timeout: 120_000 }, () => {
         expect(inShared.length).toBe(shared.pods);
         expect(inShared.some((x) => x.assignment.tier === 'low' || x.assignment.tier === 'background' || p.warnings.some((w) => w.code === 'tier-unowned' || w.code === 'critical-demoted'))).toBe(true);
       }
-      // only the system layer and the catch-all preempt on shared CPUs, where Open+preempt layers are served first
-      expect(p.layers.filter((l) => l.kind === 'Open' && l.preempt).map((l) => l.name)).toEqual(['system', 'catchall']);
+      // only the system layer, the catch-all (and its hinted twin) preempt on shared CPUs, where Open+preempt layers are served first
+      const twin = policy.node.placement === 'hints' && policy.priorityMapping.systemToCatchall ? ['nodecritical'] : [];
+      expect(p.layers.filter((l) => l.kind === 'Open' && l.preempt).map((l) => l.name)).toEqual(['system', ...twin, 'catchall']);
       expect(p.warnings.some((w) => w.code === 'critical-demoted')).toBe(p.criticalDemoted);
     }), { numRuns: 200 });
+  });
+
+  it('every pod\'s tasks land in its layer under the scx_layered matching model, both placements and drivers', () => {
+    fc.assert(fc.property(policyArb, nodeArb, pods(60), comms, (policy, node, ps, comm) => {
+      const p = plan(policy, node, ps);
+      const hints = policy.node.placement === 'hints';
+      for (const x of p.pods) {
+        const task = { cgroupPath: containerPath(policy, x), comm, hint: x.assignment.hint };
+        expect(matchTask(p.config, task).layer).toBe(x.assignment.layer);
+        // the static matches alone place every pod without a hint, and a new thread (no hint yet)
+        // of a hinted one lands in its QoS fallback's layer or the catch-all
+        const unhinted = rematchTask(p.config, { ...task, hint: null }).layer;
+        if (x.assignment.hint === null) expect(unhinted).toBe(x.assignment.layer);
+        else expect(hints).toBe(true);
+        // a full re-match (exec, rename) of a hinted task is right at once, except a Background
+        // pod of a Guaranteed or Burstable class, which sits in Normal until it next wakes (§26)
+        const rematched = rematchTask(p.config, task).layer;
+        if (rematched !== x.assignment.layer) {
+          expect([x.assignment.tier, x.assignment.qosClass === 'BestEffort', rematched]).toEqual(['background', false, 'normal']);
+        }
+      }
+      expect(matchTask(p.config, { cgroupPath: 'system.slice/kubelet.service/', comm: 'kubelet', hint: null }).layer).toBe('catchall');
+      expect(matchTask(p.config, { cgroupPath: 'system.slice/containerd.service/', comm: 'scx_layered', hint: null }).layer).toBe('system');
+    }), { numRuns: 150 });
+  });
+
+  it('hints: adding or removing a pod that changes no tier\'s whole-CPU sizing leaves the config byte-identical; the config never names a pod', () => {
+    const seen = { same: 0, changed: 0 };
+    fc.assert(fc.property(policiesOf('hints'), nodeArb, pods(40), podFields, (policy, node, ps, extra) => {
+      const added = toPod({ ...extra, node: 'node-1' }, 999);
+      const without = plan(policy, node, ps);
+      const withIt = plan(policy, node, [...ps, added]);
+      if (sizingKey(without) === sizingKey(withIt)) {
+        expect(withIt.configJson).toBe(without.configJson);
+        seen.same++;
+      } else seen.changed++;
+      for (const x of withIt.pods) {
+        expect(withIt.configJson).not.toContain(x.pod.uid);
+        expect(withIt.configJson).not.toContain(x.pod.uid.replaceAll('-', '_'));
+      }
+    }), { numRuns: 200 });
+    expect(seen.same).toBeGreaterThan(50); // the generator really exercises both sides
+    expect(seen.changed).toBeGreaterThan(0);
+  });
+
+  it('hints: a pod whose tier is its QoS class\'s default, or one of an Open tier, Temper or node-critical, never changes the config', () => {
+    const cheap = podFields.filter((f) => f.priority === undefined || f.priority === 0 || f.priority < 0 || f.priority >= 2_000_000_000 || f.namespace === 'temper-system')
+      .map((f) => ({ ...f, className: f.priority === undefined || f.priority === 0 ? undefined : f.className, qos: f.priority === undefined || f.priority === 0 ? ('BestEffort' as const) : f.qos }));
+    fc.assert(fc.property(policiesOf('hints'), nodeArb, pods(40), cheap, (policy, node, ps, extra) => {
+      const added = toPod({ ...extra, node: 'node-1', containers: [{ name: 'c' }] }, 999);
+      const placed = classifyPods(policy, [added])[0];
+      fc.pre(placed !== undefined && (placed.assignment.tier === 'low' || placed.assignment.tier === 'background' || placed.assignment.tier === 'system'));
+      expect(plan(policy, node, [...ps, added]).configJson).toBe(plan(policy, node, ps).configJson);
+    }), { numRuns: 150 });
   });
 
   it('the distribution counts exactly the tiered pods on the node and their requests', () => {

@@ -40,14 +40,22 @@ export interface TierRow {
   readonly priority: number;
   readonly qosClass: QosClass;
   readonly reason: string;
+  /**
+   * The task hint the agent writes for the pod's threads, null when the static QoS match places
+   * it. Present only with `placement = "hints"`, so the rows of `cgroup` placement are exactly
+   * what they were before hints existed.
+   */
+  readonly hint?: number | null;
 }
 
+/** A pod's row (TierRow) from its classification; `hint` only when placement uses hints. */
 export function tierRowOf(p: PlacedPod): TierRow {
   const a = p.assignment;
-  return {
+  const row: TierRow = {
     namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, tier: a.tier, layer: a.layer,
     priority: a.priority, qosClass: a.qosClass, reason: a.reason,
   };
+  return a.placedBy === 'qos-fallback' || a.placedBy === 'task-hint' ? { ...row, hint: a.hint } : row;
 }
 
 /** One tier's entry in the node annotation. */
@@ -154,7 +162,7 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
       problem: { at: [`pod ${pod.namespace}/${pod.name} on node ${node.name}`], path: 'metadata.uid', message: 'missing, so the pod\'s cgroup path cannot be known' },
     }));
   const { placed, skipped: unresolved } = classifyAll(policy, onNode.filter((p) => p.uid !== ''), classes);
-  const members: Record<Exclude<LayerName, 'shared'>, LayerMember[]> = { system: [], critical: [], high: [], normal: [], low: [], background: [], catchall: [] };
+  const members: Record<Exclude<LayerName, 'shared'>, LayerMember[]> = { system: [], critical: [], high: [], normal: [], low: [], background: [], nodecritical: [], catchall: [] };
   for (const p of placed) {
     const layer = p.assignment.layer;
     if (layer === 'shared') throw new Error('internal error: classification put a pod in the shared layer');

@@ -67,6 +67,10 @@ describe('validateLayeredConfig: scx_layered structural rules', () => {
     expect(validateLayeredConfig([layer('a', [[{ HintEquals: 1 }, { SystemCpuUtilBelow: 0.5 }]]), catchAll])).toEqual([]);
     rejects([layer('a', [[{ SystemCpuUtilBelow: 0.5 }]]), catchAll], /need exactly one HintEquals/);
     rejects([layer('a', [[{ HintEquals: 3 }]]), layer('b', [[{ HintEquals: 3 }]]), catchAll], /Spec "b" has hint value \(3\) that is already mapped to Spec "a"/);
+    // what hints placement renders: several values in one layer, beside ordinary blocks (M:4672-4790 checks per AND block)
+    expect(validateLayeredConfig([layer('a', [[{ HintEquals: 4 }], [{ HintEquals: 5 }], [prefix('kubepods/burstable/')]]), catchAll])).toEqual([]);
+    // the catch-all cannot map one: the terminal spec must be exactly [[]] (M:4659-4661)
+    rejects([layer('a', [[prefix('x/')]]), { ...catchAll, matches: [[{ HintEquals: 7 }]] }], /Terminal spec "rest" must have an empty match/);
   });
   it('util_range: required, 0 ≤ low < high', () => {
     rejects([layer('a', [[prefix('x/')]], { Confined: { cpus_range: [1, 2] } }), catchAll], /missing field `util_range`/);

@@ -51,7 +51,9 @@ export type GrowthAlgo = (typeof GROWTH_ALGOS)[number];
 export type LayerMatch =
   | { readonly CgroupPrefix: string }
   | { readonly CgroupRegex: string }
-  | { readonly PcommPrefix: string };
+  | { readonly PcommPrefix: string }
+  /** A task whose hint map entry equals this (0..=1024); scx_layered wants it alone in its AND block. */
+  | { readonly HintEquals: number };
 
 /** Properties every kind shares (scx_layered's `LayerCommon`), the subset Temper sets. */
 export interface LayerCommon {

@@ -120,3 +120,36 @@ describe('exclusionOf', () => {
     expect(exclusionOf(pod(phase === undefined ? {} : { phase })) !== null).toBe(excluded);
   });
 });
+
+describe('placement = "hints": the task hint of each pod (core/hints.ts)', () => {
+  const hints = parsePolicy('[node]\nplacement = "hints"\n', 't.toml');
+  const qosOf = { Guaranteed: { cpu: '1', cpuLimit: '1', memory: '1Gi', memoryLimit: '1Gi' }, Burstable: { cpu: '100m' }, BestEffort: {} } as const;
+  // [pod, qos, tier, layer, hint]: null exactly when the tier is the QoS class's default
+  it.each([
+    ['priority 0', 'Guaranteed', {}, 'normal', 'normal', null],
+    ['priority 0', 'Burstable', {}, 'normal', 'normal', null],
+    ['priority 0', 'BestEffort', {}, 'background', 'background', null],
+    ['class infera-normal', 'BestEffort', { className: 'infera-normal', priority: 0 }, 'normal', 'normal', 4],
+    ['class infera-normal', 'Burstable', { className: 'infera-normal', priority: 0 }, 'normal', 'normal', null],
+    ['class infera-critical', 'Guaranteed', { className: 'infera-critical', priority: 1_000_000 }, 'critical', 'critical', 2],
+    ['class infera-high', 'BestEffort', { className: 'infera-high', priority: 100_000 }, 'high', 'high', 3],
+    ['class infera-low', 'Burstable', { className: 'infera-low', priority: -100 }, 'low', 'low', 5],
+    ['class infera-background', 'Guaranteed', { className: 'infera-background', priority: -101 }, 'background', 'background', 6],
+    ['class infera-background', 'BestEffort', { className: 'infera-background', priority: -101 }, 'background', 'background', null],
+    ['system-node-critical', 'Burstable', { className: 'system-node-critical', priority: 2_000_001_000 }, 'system', 'nodecritical', 7],
+    ['Temper\'s namespace', 'BestEffort', { namespace: 'temper-system' }, 'system', 'system', 1],
+  ] as const)('%s, %s → tier %s, layer %s, hint %s', (_what, qos, extra, tier, layer, hint) => {
+    const a = classify({ ...qosOf[qos], ...extra }, hints);
+    expect(a).toMatchObject({ qosClass: qos, tier, layer, hint, placedBy: hint === null ? 'qos-fallback' : 'task-hint' });
+  });
+
+  it('cgroup placement (the default) never hints and keeps node-critical pods in the catch-all', () => {
+    expect(classify({ className: 'infera-critical', priority: 1_000_000 })).toMatchObject({ hint: null, placedBy: 'pod-cgroup' });
+    expect(classify({ className: 'system-node-critical', priority: 2_000_001_000 })).toMatchObject({ layer: 'catchall', hint: null, placedBy: 'catch-all' });
+  });
+
+  it('with system_to_catchall = false node-critical pods are Critical and hinted as such', () => {
+    const off = parsePolicy('[node]\nplacement = "hints"\n[priority_mapping]\nsystem_to_catchall = false\n', 't.toml');
+    expect(classify({ className: 'system-node-critical', priority: 2_000_001_000, cpu: '100m' }, off)).toMatchObject({ tier: 'critical', layer: 'critical', hint: 2 });
+  });
+});

@@ -6,6 +6,7 @@ import type { Policy } from './config.ts';
 import { honouredTierClasses } from './config.ts';
 import type { Problem } from './errors.ts';
 import { UnresolvedPriorityError, problemAt } from './errors.ts';
+import { TASK_HINTS } from './hints.ts';
 import { isTemperNamespace } from './names.ts';
 import { qosClassOf } from './resources.ts';
 import type { LayerName, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } from './types.ts';
@@ -13,15 +14,33 @@ import type { LayerName, PodInfo, PriorityClassInfo, QosClass, Tier, TierName } 
 /** Which rule decided a pod's tier. */
 export type TierRule = 'temper-pod' | 'system-priority' | 'priority-threshold' | 'qos-default';
 
+/**
+ * What puts the pod's tasks in their layer (docs/layers.md "Matching pods"):
+ * - `pod-cgroup`: its own clause on its pod cgroup (`placement = "cgroup"`);
+ * - `catch-all`: nothing of its own, the catch-all takes it (node-critical pods, `cgroup`);
+ * - `qos-fallback`: the static match on its QoS-level cgroup (`hints`, tier = QoS default);
+ * - `task-hint`: the task hint the agent writes for each of its threads (`hints`, every other pod).
+ */
+export type PlacedBy = 'pod-cgroup' | 'catch-all' | 'qos-fallback' | 'task-hint';
+
 /** One pod's place: its tier, the layer its tasks land in, and the reason in words. */
 export interface TierAssignment {
   readonly tier: TierName;
+  /** Its layer by tier; plan() replaces it with `shared` on nodes where the tier shares one. */
   readonly layer: LayerName;
   /** The priority the rule used (spec.priority, else resolved from the class, else 0). */
   readonly priority: number;
   readonly qosClass: QosClass;
   readonly rule: TierRule;
   readonly reason: string;
+  /**
+   * The task hint the agent writes for each of the pod's threads (core/hints.ts), or null when
+   * none is needed: always null with `placement = "cgroup"`; with `hints`, null exactly when the
+   * pod's tier is its QoS class's default, which the static QoS match already places. The value
+   * depends on the layer by tier only, never on the node (a pod in `shared` keeps its tier's).
+   */
+  readonly hint: number | null;
+  readonly placedBy: PlacedBy;
 }
 
 /** Built-in classes the API server creates itself (pkg/apis/scheduling/helpers.go). */
@@ -109,30 +128,48 @@ export function tierOf(policy: Policy, pod: PodInfo, classes: ReadonlyMap<string
   const classText = className === null ? 'no priorityClassName' : `class ${className}`;
   const source = resolved ? 'the class\'s value; the pod has no spec.priority yet' : 'from spec.priority';
   const base = { priority: value, qosClass };
+  const hints = policy.node.placement === 'hints';
+  // With hints, the static QoS match places a pod exactly when its tier is its QoS class's default.
+  const placing = (tier: Tier): Pick<TierAssignment, 'hint' | 'placedBy'> => {
+    if (!hints) return { hint: null, placedBy: 'pod-cgroup' };
+    return tier === qosDefaultTier(qosClass) ? { hint: null, placedBy: 'qos-fallback' } : { hint: TASK_HINTS[tier], placedBy: 'task-hint' };
+  };
 
   if (isTemperNamespace(policy, pod.namespace)) {
     return {
       ...base, tier: 'system', layer: 'system', rule: 'temper-pod',
       reason: `runs in Temper's namespace ${pod.namespace}: kept in the always-on system layer`,
+      ...(hints ? { hint: TASK_HINTS.system, placedBy: 'task-hint' } : { hint: null, placedBy: 'pod-cgroup' }),
     };
   }
   const m = policy.priorityMapping;
   if (m.systemToCatchall && value >= m.system) {
-    return {
-      ...base, tier: 'system', layer: 'catchall', rule: 'system-priority',
-      reason: `priority ${value} (${classText}) ≥ system threshold ${m.system}: node-critical pod, left in the catch-all layer`,
-    };
+    // The catch-all must have an empty match, so it cannot map a hint: with hints, node-critical
+    // pods get a layer of their own with the catch-all's properties (decisions §27).
+    return hints
+      ? {
+        ...base, tier: 'system', layer: 'nodecritical', rule: 'system-priority',
+        reason: `priority ${value} (${classText}) ≥ system threshold ${m.system}: node-critical pod, in the nodecritical layer (the catch-all's properties)`,
+        hint: TASK_HINTS.nodecritical, placedBy: 'task-hint',
+      }
+      : {
+        ...base, tier: 'system', layer: 'catchall', rule: 'system-priority',
+        reason: `priority ${value} (${classText}) ≥ system threshold ${m.system}: node-critical pod, left in the catch-all layer`,
+        hint: null, placedBy: 'catch-all',
+      };
   }
   if (className === null && value === 0) {
     const tier = qosDefaultTier(qosClass);
     return {
       ...base, tier, layer: tier, rule: 'qos-default',
       reason: `no priorityClassName and priority 0: QoS class ${qosClass} (${qosSource}) defaults to ${tier}`,
+      ...placing(tier),
     };
   }
   const { tier, why } = tierOfPriority(policy, value);
   return {
     ...base, tier, layer: tier, rule: 'priority-threshold',
     reason: `priority ${value} (${classText}, ${source}) ${why}`,
+    ...placing(tier),
   };
 }

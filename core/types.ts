@@ -8,12 +8,26 @@ export type Tier = (typeof TIERS)[number];
 export type TierName = Tier | 'system';
 
 /**
- * Every scx_layered layer Temper renders, in config order (first match wins, catch-all last).
+ * Every scx_layered layer Temper renders, in `placement = "cgroup"` config order (first match
+ * wins, catch-all last; `hints` placement orders them differently, docs/layers.md).
  * `shared` exists only on nodes where a tier above Low owns no core: it holds that tier's pods
- * together with Low's and Background's (docs/decisions.md §18).
+ * together with Low's and Background's (docs/decisions.md §18). `nodecritical` exists only with
+ * `placement = "hints"`: node-critical pods, with the catch-all's properties, because the
+ * catch-all itself cannot map a task hint (docs/decisions.md §27).
  */
-export const LAYER_NAMES = ['system', 'critical', 'high', 'normal', 'shared', 'low', 'background', 'catchall'] as const;
+export const LAYER_NAMES = ['system', 'critical', 'high', 'normal', 'shared', 'low', 'background', 'nodecritical', 'catchall'] as const;
 export type LayerName = (typeof LAYER_NAMES)[number];
+
+/**
+ * How pods are put into layers (`node.placement`, docs/layers.md "Matching pods"):
+ * - `cgroup`: one match clause per pod (its pod cgroup), so every pod that starts or stops
+ *   changes the config and scx_layered must be restarted;
+ * - `hints`: static matches on the QoS-level cgroups place pods whose tier is their QoS class's
+ *   default, and the agent writes a task hint (TASK_HINTS) for every other pod's threads; the
+ *   config changes only when a layer appears or disappears or a tier's whole-CPU sizing changes.
+ */
+export const PLACEMENTS = ['cgroup', 'hints'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
 
 export const QOS_CLASSES = ['Guaranteed', 'Burstable', 'BestEffort'] as const;
 export type QosClass = (typeof QOS_CLASSES)[number];

@@ -50,6 +50,33 @@ describe('tiers --from-file', () => {
   });
 });
 
+describe('placement = "hints" (test/golden/hints-systemd)', () => {
+  const g = join(repo, 'test/golden/hints-systemd');
+  const args = ['--from-file', join(g, 'pods.yaml'), '--config', join(g, 'config.toml')];
+  it('-o json rows carry the task hint; -o wide shows it, - for a pod the static QoS match places', async () => {
+    const rows = JSON.parse((await run('tiers', ...args, '-o', 'json')).out) as Record<string, unknown>[];
+    for (const row of rows) expect(Object.keys(row)).toEqual(['namespace', 'name', 'uid', 'tier', 'layer', 'priority', 'qosClass', 'reason', 'hint']);
+    expect(rows.find((x) => x.name === 'api-0')).toMatchObject({ tier: 'high', hint: 3 });
+    expect(rows.find((x) => x.name === 'kube-proxy-0')).toMatchObject({ tier: 'system', layer: 'nodecritical', hint: 7 });
+    expect(rows.find((x) => x.name === 'web-0')).toMatchObject({ tier: 'normal', hint: null });
+    const wide = (await run('tiers', ...args, '-o', 'wide', '-n', 'shop')).out.split('\n');
+    expect(wide[0]).toMatch(/^NAME\s+TIER\s+LAYER\s+PRIORITY\s+QOS\s+HINT\s+UID\s+REASON$/);
+    expect(wide.find((l) => l.startsWith('api-0'))).toMatch(/^api-0\s+high\s+high\s+100000\s+Burstable\s+3\s+/);
+    expect(wide.find((l) => l.startsWith('web-0'))).toMatch(/^web-0\s+normal\s+normal\s+0\s+Burstable\s+-\s+/);
+    expect((await run('tiers', ...args, '-n', 'shop')).out.split('\n')[0]).toMatch(/^NAME\s+TIER\s+LAYER\s+PRIORITY\s+QOS$/);
+  });
+  it('explain says which mechanism places the pod', async () => {
+    const node = ['--node', join(g, 'node.yaml')];
+    const hinted = await run('explain', 'pod', 'api-0', '-n', 'shop', ...args, ...node);
+    expect(hinted.out).toContain('match:     task hint 3 written by the agent for each of its threads (HintEquals 3); until a thread\'s hint is written, the static match (Burstable prefix kubepods.slice/kubepods-burstable.slice/) puts it in layer normal');
+    const placed = await run('explain', 'pod', 'web-0', '-n', 'shop', ...args, ...node);
+    expect(placed.out).toContain('match:     static match (QoS fallback): CgroupPrefix kubepods.slice/kubepods-burstable.slice/ takes every Burstable pod without a task hint (systemd driver); no clause of its own');
+    const offline = await run('explain', 'pod', 'kube-proxy-0', '-n', 'kube-system', ...args);
+    expect(offline.out).toContain('Layer:       nodecritical');
+    expect(offline.out).toContain('match:     task hint 7 written by the agent for each of its threads (HintEquals 7); until a thread\'s hint is written, the static matches place it');
+  });
+});
+
 describe('render and distribution', () => {
   it('render prints a bare JSON array ending in the catch-all', async () => {
     const r = await run('render', '--node', NODE, '--pods', PODS);

@@ -44,9 +44,12 @@ export function formatTierRows(rows: readonly TierRow[], format: OutputFormat, v
   const names = kinds.size > 1 ? resources : rows.map((r) => r.name);
   const wide = format === 'wide';
   const { showNamespace } = view;
-  const head = [...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'TIER', 'LAYER', 'PRIORITY', 'QOS', ...(wide ? ['UID', 'REASON'] : [])];
+  // Rows carry a hint only with `placement = "hints"`; `-` is a pod the static QoS match places.
+  const hinted = wide && rows.some((r) => r.hint !== undefined);
+  const head = [...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'TIER', 'LAYER', 'PRIORITY', 'QOS', ...(hinted ? ['HINT'] : []), ...(wide ? ['UID', 'REASON'] : [])];
   const body = rows.map((r, i) => [
     ...(showNamespace ? [r.namespace] : []), names[i] ?? r.name, r.tier, r.layer, String(r.priority), r.qosClass,
+    ...(hinted ? [r.hint === undefined || r.hint === null ? '-' : String(r.hint)] : []),
     ...(wide ? [r.uid, r.reason] : []),
   ]);
   const table = plainTable(head, body);

@@ -96,7 +96,7 @@ function customValues(): Values {
 function customPolicy(namespace: string): Policy {
   return {
     priorityMapping: { critical: 500000, high: 50000, normal: 10, low: -200, system: 1000000000, systemToCatchall: true },
-    node: { reservedCpus: 2, cgroupDriver: 'cgroupfs', threadsPerCore: 2 },
+    node: { reservedCpus: 2, cgroupDriver: 'cgroupfs', threadsPerCore: 2, placement: 'cgroup' },
     naming: {
       names: 'infera', migration: false, annotationPrefix: `t${suffix}.example.io`, namespace,
       priorityClasses: { critical: `c${suffix}-critical`, high: `c${suffix}-high`, normal: `c${suffix}-normal`, low: `c${suffix}-low`, background: `c${suffix}-background` },

@@ -83,7 +83,10 @@ function largeCase(name: string, retiered: boolean): VmCase {
 }
 
 const goldenNames = existsSync(goldenRoot) ? readdirSync(goldenRoot, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
-const matrix: VmCase[] = [...goldenNames.map(goldenCase), largeCase('large-200', false)];
+// `placement = "hints"` cases need the task-hint writer, which this harness does not run yet:
+// without it their hinted pods would sit in their QoS fallback's layer. Until it does, their
+// placement is proven by core/scx-match.ts's model (test/unit/golden.test.ts).
+const matrix: VmCase[] = [...goldenNames.map(goldenCase).filter((c) => c.policy.node.placement === 'cgroup'), largeCase('large-200', false)];
 /** Reconfiguration: generation 1 is large-200, generation 2 re-tiers bg-07 to Critical. */
 const gen2 = largeCase('large-200-retiered', true);
 const RETIERED = 'load/bg-07';

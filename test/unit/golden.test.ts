@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyPods, plan, serializeDistribution, tierRowOf } from '../../core/plan.ts';
+import { podCgroupPath } from '../../core/layers.ts';
 import { validateLayeredConfig } from '../../core/scx.ts';
+import { matchTask } from '../../core/scx-match.ts';
+import { containerCgroupName } from '../../bpf/guest.ts';
 import { readManifests, readNode, readPolicy } from '../../plugin/manifests.ts';
 import { checkGolden as check } from '../golden-file.ts';
 
@@ -34,7 +37,7 @@ describe('the golden check', () => {
 
 describe('golden cases', () => {
   it('has the cases the engine must cover', () => {
-    expect(cases).toEqual(expect.arrayContaining(['examples', 'empty-node', 'demotion', 'many-pods', 'cgroupfs', 'two-cpu-fence']));
+    expect(cases).toEqual(expect.arrayContaining(['examples', 'empty-node', 'demotion', 'many-pods', 'cgroupfs', 'two-cpu-fence', 'hints-systemd', 'hints-cgroupfs']));
   });
 
   describe.each(cases)('%s', (name) => {
@@ -48,6 +51,12 @@ describe('golden cases', () => {
     it('renders want.layered.json, a valid scx_layered config', () => {
       expect(validateLayeredConfig(JSON.parse(result.configJson))).toEqual([]);
       check(join(dir, 'want.layered.json'), result.configJson);
+    });
+    it('puts every pod\'s tasks in its layer under the scx_layered matching model (with its task hint, if any)', () => {
+      for (const p of result.pods) {
+        const cgroupPath = `${podCgroupPath(policy.node.cgroupDriver, p.assignment.qosClass, p.pod.uid)}${containerCgroupName(policy.node.cgroupDriver, p.pod.uid, 'app')}/`;
+        expect(matchTask(result.config, { cgroupPath, comm: 'app', hint: p.assignment.hint }).layer, `${p.pod.namespace}/${p.pod.name}`).toBe(p.assignment.layer);
+      }
     });
     it('publishes want.distribution.json', () => {
       check(join(dir, 'want.distribution.json'), `${serializeDistribution(result.distribution)}\n`);
