@@ -139,6 +139,16 @@ describe('the agent image and the chart agree on scx_layered', () => {
   });
 });
 
+describe('the agent image ships the task hint helper', () => {
+  const text = read('manifests/images/agent.Containerfile');
+  const cf = parseContainerfile(text);
+  it('builds bpf/temper-hints.c static and puts it on PATH as temper-hints (adapters/hints default)', () => {
+    expect(cf.copies).toContainEqual({ sources: ['bpf/temper-hints.c'], dest: '/src/temper-hints.c' });
+    expect(text).toMatch(/gcc -static .*-o \/out\/temper-hints \/src\/temper-hints\.c/);
+    expect(cf.stageCopies).toContain('/usr/local/bin/temper-hints');
+  });
+});
+
 describe('the parser reads what it checks', () => {
   it('finds a missing file, a wrong entry point and an uncopied import', () => {
     const cf = parseContainerfile('ARG A=1\nFROM x AS y\nWORKDIR /opt/temper\nCOPY core ./core\nCOPY --from=y /a /usr/local/bin/a\nENTRYPOINT ["node", "/opt/temper/agent/main.ts"]\n');
