@@ -1,7 +1,8 @@
 // The fence check on a real sched_ext kernel (one qemu boot per node size): a node saturated by
 // both Background populations plus a busy Normal pod (bpf/node-load.ts), first under the default
 // scheduler with kubelet's cgroup weights, then under scx_layered with the config core's plan()
-// renders for that node. It measures, in the same boot:
+// renders for that node, then under the default scheduler again (so the host's load drift over
+// the boot shows in the baseline). It measures, in the same boot:
 //   - sched_ext's state and enable_seq across the Temper window (polled every 5 ms in the guest);
 //   - 1 ms wake-up probes of a kubelet-like task (catch-all), an agent-like task (system layer)
 //     and the Critical pod: p50/p99/p99.9 and the longest gap, in each arm;
@@ -35,6 +36,8 @@ export interface ArmShares {
   readonly busy: number[];
 }
 
+export type Arm = 'default' | 'temper' | 'after';
+
 export interface FenceCheckResult {
   readonly vcpus: number;
   readonly load: LoadNode;
@@ -50,7 +53,8 @@ export interface FenceCheckResult {
   readonly window: { readonly beginSeq: number; readonly endSeq: number; readonly endState: string; readonly stateChanges: readonly string[] } | null;
   /** why the kernel disabled the scheduler, when it did */
   readonly ejected: string | null;
-  readonly probes: Record<'default' | 'temper', Partial<Record<'kubelet' | 'agent' | 'crit', ProbeStats>>>;
+  /** per arm: `default` before Temper's window, `temper`, and `after` (the default scheduler again) */
+  readonly probes: Record<Arm, Partial<Record<'kubelet' | 'agent' | 'crit', ProbeStats>>>;
   readonly shares: Record<'default' | 'temper', ArmShares | null>;
   /** the Critical layer's CPUs per stats at window begin / mid / end (null: not readable) */
   readonly critCpus: readonly (number[] | null)[];
@@ -89,6 +93,10 @@ kill -STOP $HOGS
 scx_start temper /cfg/temper.json
 if scx_wait_enabled temper 300; then
   kill -CONT $HOGS
+  # both Background populations restart under the running scheduler, as a pod's containers do
+  # when they restart or a pod arrives: a process started after scx_layered must land in its
+  # tier too (docs/kernel-testing.md, behaviour 12)
+  stop_pop be; stop_pop bgb; start_pop be; start_pop bgb
   sleep 3
   workload watch -i 5000 > /tmp/watch.log & WATCH=$!
   echo "WINDOW-BEGIN temper seq=$(cat $SCXFS/enable_seq) state=$(cat $SCXFS/state)"
@@ -105,6 +113,12 @@ if scx_wait_enabled temper 300; then
   [ "$(cat $SCXFS/state)" = enabled ] || { dmesg | grep -v -E 'audit|random' | tail -n 60 | sed "s/^/DMESG temper /"; }
   scx_log temper 30
   scx_stop temper INT
+  # the default scheduler again, so Temper's window is bracketed by two default arms: the host's
+  # own load drifts over minutes, and the test compares against the worse of the two
+  acct_snap after-begin
+  probe_bg after kubelet ${defaultS}; probe_bg after agent ${defaultS}; probe_bg after crit ${defaultS}
+  probes_wait
+  acct_snap after-end
 else
   kill -CONT $HOGS
   scx_log temper 60
@@ -123,16 +137,16 @@ export async function runFenceCheck(o: FenceCheckOptions): Promise<FenceCheckRes
   const r = await runInVmRetrying({
     files: { '/cfg/temper.json': configJson },
     script: `${GUEST_LIB}\n${load.setup}\n${script(windowS, defaultS)}`,
-    timeoutMs: (windowS + defaultS + 600) * 1000,
+    timeoutMs: (windowS + 2 * defaultS + 600) * 1000,
     smp: o.vcpus,
     tcgThread: o.tcgThread ?? 'multi',
     logName: o.logName ?? `fence-vm-${o.vcpus}`,
   });
   const out = r.output;
-  const probes: FenceCheckResult['probes'] = { default: {}, temper: {} };
+  const probes: FenceCheckResult['probes'] = { default: {}, temper: {}, after: {} };
   for (const l of linesAfter(out, 'PROBE')) {
     const p = JSON.parse(l) as ProbeStats;
-    const [arm, who] = p.label.split('-') as ['default' | 'temper', 'kubelet' | 'agent' | 'crit'];
+    const [arm, who] = p.label.split('-') as [Arm, 'kubelet' | 'agent' | 'crit'];
     if (arm in probes) probes[arm][who] = p;
   }
   const sharesOf = (a: string, b: string): ArmShares | null => {
@@ -175,10 +189,9 @@ export function describeFenceCheck(r: FenceCheckResult): string {
   lines.push(`${r.vcpus} vCPUs: layers ${r.load.plan.layers.map((l) => `${l.name}:${l.kind}${l.cpusRange ? `[${l.cpusRange.join(',')}]` : ''}${l.preempt ? '+preempt' : ''}${l.exclusive ? '+excl' : ''}${l.protected ? '+prot' : ''}`).join(' ')}${crit?.demoted ? ' (critical DEMOTED)' : ''}`);
   lines.push(`  exit ${r.exitCode}, boots ${r.retries.length + 1}${r.retries.length ? ` (retried: ${r.retries.join('; ')})` : ''}, VM ${(r.wallMs / 1000).toFixed(0)} s, longest host stall of a qemu thread ${r.hostStallMs} ms, clocksource ${r.env.clocksource ?? '?'}, scheduler start ${r.enabled.took ?? '?'} s (state ${r.enabled.state ?? '?'})`);
   lines.push(`  window: enable_seq ${r.window?.beginSeq ?? '?'} → ${r.window?.endSeq ?? '?'}, end state ${r.window?.endState ?? '?'}, state changes [${r.window?.stateChanges.join(' | ') ?? ''}]${r.ejected ? `; EJECTED: ${r.ejected}` : ''}`);
+  const arm = (name: string, p: ProbeStats | undefined): string => `${name} ${ms(p, 'p50_us')}/${ms(p, 'p99_us')}/${ms(p, 'p999_us')}/${ms(p, 'max_us')} (n=${p?.n ?? 0})`;
   for (const who of ['kubelet', 'agent', 'crit'] as const) {
-    const d = r.probes.default[who];
-    const t = r.probes.temper[who];
-    lines.push(`  ${who.padEnd(7)} wake-up ms p50/p99/p99.9/max: default ${ms(d, 'p50_us')}/${ms(d, 'p99_us')}/${ms(d, 'p999_us')}/${ms(d, 'max_us')} (n=${d?.n ?? 0})  temper ${ms(t, 'p50_us')}/${ms(t, 'p99_us')}/${ms(t, 'p999_us')}/${ms(t, 'max_us')} (n=${t?.n ?? 0})`);
+    lines.push(`  ${who.padEnd(7)} wake-up ms p50/p99/p99.9/max: ${arm('default', r.probes.default[who])}  ${arm('temper', r.probes.temper[who])}  ${arm('default after', r.probes.after[who])}`);
   }
   for (const arm of ['default', 'temper'] as const) {
     const s = r.shares[arm];

@@ -19,8 +19,9 @@
 //
 // Per-CPU accounting without BPF: a cgroup-v1 hierarchy with only the cpuacct controller is
 // mounted beside cgroup v2 at /tmp/acct (cpuacct is not a v2 controller, so both coexist), with
-// one group per population; each task joins its group before its first thread starts
-// (`workload -a`). cpuacct.usage_percpu is the exact CPU time (ns) the group's tasks ran on each
+// one group per population; each hog is moved into its groups (its pod's container cgroup and its
+// accounting group) by the guest shell while it is stopped, before its first thread starts
+// (`workload -P` and `adopt`). cpuacct.usage_percpu is the exact CPU time (ns) the group's tasks ran on each
 // CPU, charged by the kernel's common runtime accounting, which sched_ext uses too.
 import { defaultPolicy, type Policy } from '../core/config.ts';
 import { podCgroupPath } from '../core/layers.ts';
@@ -134,7 +135,9 @@ function setupScript(vcpus: number, pods: readonly LoadPod[]): string {
     ...pods.flatMap((x) => [`echo ${kubeletCpuWeight(x.placed.requestMillis)} > $CG/${x.dir}/cpu.weight`, `echo ${kubeletCpuWeight(x.placed.requestMillis)} > $CG/${x.ctr}/cpu.weight`]),
   ];
   const bgPods = pods.filter((x) => (BACKGROUND_GROUPS as readonly string[]).includes(x.group));
-  const startPop = (g: AcctGroup): string => of(g).map((x) => `  workload hog -c $CG/${x.ctr} -a $ACCT/${g} -n ${x.threads} & _p="$_p $!"`).join('\n');
+  // each hog starts as a container's first process does: stopped until its parent has moved it
+  // into the container's cgroup (and its accounting group), then continued (workload -P)
+  const startPop = (g: AcctGroup): string => of(g).map((x) => `  workload hog -P -n ${x.threads} & _x=$!; adopt $_x $CG/${x.ctr} $ACCT/${g}; _p="$_p $_x"`).join('\n');
   return String.raw`
 echo 0 > /proc/sys/kernel/sched_autogroup_enabled
 : > /tmp/tracked
@@ -148,6 +151,15 @@ mount -t cgroup -o cpuacct cpuacct $ACCT || echo "ACCT-FAIL cpuacct (cgroup v1) 
 for g in ${ACCT_GROUPS.join(' ')} critburst; do mkdir -p $ACCT/$g; done
 HOGS=
 POP_normal=; POP_be=; POP_bgb=
+# adopt PID CGROUP ACCT_GROUP: waits until PID has stopped itself (workload -P), moves it into
+# both groups while it is blocked, as runc's parent moves a container's init process, and
+# continues it; scx_layered matches it at that wake-up
+adopt() {
+  _i=0
+  until grep -q '^State:.*stopped' /proc/$1/status 2>/dev/null || [ $_i -ge 500 ]; do sleep 0.01; _i=$((_i+1)); done
+  echo $1 > $2/cgroup.procs && echo $1 > $3/cgroup.procs || echo "ADOPT-FAIL $1 $2"
+  kill -CONT $1
+}
 start_pop() {
   _p=
   case $1 in

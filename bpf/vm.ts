@@ -9,6 +9,7 @@
 // same binary: nap/hog/probe/watch, see workload.c), /bin/scx-matches (task -> layer map, see
 // scx-matches.c); proc, sysfs, devtmpfs, cgroup2 at
 // /sys/fs/cgroup, debugfs, tracefs, bpffs and a tmpfs /tmp are mounted before the payload runs.
+// Also /bin/temper-hints (writes and reads scx_layered task hints, see temper-hints.c).
 // The payload's stdout/stderr go to the serial console; the last line it leaves is
 // `TEMPER-VM-EXIT rc=<code>`.
 
@@ -286,6 +287,8 @@ export function baseInitramfs(paths: VmPaths): string {
   addFile("/bin/temper-agent", workload); // comm "temper-agent": the system layer's PcommPrefix
   // per-task layer map of a scheduler started with --enable-match-debug (bpf/scx-matches.c)
   addFile("/bin/scx-matches", buildGuestTool(paths.cache, "scx-matches"));
+  // writes and reads scx_layered task hints (--task-hint-map; bpf/temper-hints.c, also in the agent image)
+  addFile("/bin/temper-hints", buildGuestTool(paths.cache, "temper-hints"));
   for (const lib of libsOf(paths.scxLayered)) addFile(lib, lib);
   // libbpf resolves the BPF object's CONFIG_* externs from /boot/config-$(uname -r) or
   // /proc/config.gz; this kernel has no IKCONFIG_PROC, and without the file the skeleton load
@@ -345,7 +348,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   const started = Date.now();
   const child = spawn(paths.qemu, args, { env: paths.qemuEnv, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
-  const stalls = child.pid === undefined ? null : hostStallWatcher(child.pid);
+  const stalls = child.pid === undefined ? { stop: () => 0 } : hostStallWatcher(child.pid);
   const chunks: Buffer[] = [];
   let bootWallMs: number | null = null;
   let tail = "";
@@ -359,7 +362,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   child.stderr.on("data", (c: Buffer) => chunks.push(c));
   let timedOut = false;
   let bootHung = false;
-  let hostStallMs: number | undefined;
+  let hostStallMs: number;
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
@@ -377,7 +380,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   } finally {
     clearTimeout(timer);
     if (bootTimer !== undefined) clearTimeout(bootTimer);
-    hostStallMs = stalls?.stop() ?? 0;
+    hostStallMs = stalls.stop();
     running.delete(child);
     rmSync(initrd, { force: true });
   }
@@ -398,7 +401,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
     bootMs: bootMatch ? Math.round(Number(bootMatch[1]) * 1000) : null,
     bootWallMs,
     wallMs: Date.now() - started,
-    hostStallMs: hostStallMs ?? 0,
+    hostStallMs,
   };
 }
 

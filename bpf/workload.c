@@ -7,8 +7,10 @@
  *       wake-ups it sets its comm again (same name): scx_layered re-matches a renamed task at its
  *       next wake-up, which refreshes the per-task record of --enable-match-debug (that record is
  *       written only when a task is matched, and a write can fail in the burst of first matches
- *       at scheduler start). The layer it lands in is the same as without -r.
- *   workload hog   [-c CGROUP_DIR] [-n THREADS]
+ *       at scheduler start). The layer it lands in is the same as without -r. With -n, THREADS
+ *       threads nap so (the process's own thread and THREADS-1 more), and each SIGUSR1 starts one
+ *       more, at the main thread's next wake-up: a thread born later than the others.
+ *   workload hog   [-c CGROUP_DIR] [-a ACCT_DIR | -P] [-n THREADS]
  *       Spins forever in THREADS threads (default 1): a CPU hog that never sleeps.
  *   workload probe [-c CGROUP_DIR] [-l LABEL] [-w WARMUP] [-d SECONDS] PERIOD_US SAMPLES
  *       Wakeup-latency probe: SAMPLES times (or, with -d, until SECONDS have passed, at most
@@ -28,11 +30,19 @@
  * a second cgroup (a cgroup-v1 cpuacct group: per-CPU CPU time of a population, see guest.ts);
  * both are joined before any thread starts, so every thread is accounted. The comm is the name the
  * binary was executed as (a symlink named kubelet gives comm "kubelet").
+ *
+ * -P (instead of -c/-a): the process stops itself (SIGSTOP) before doing anything else and
+ * continues only when its parent has moved it into its cgroups and sent SIGCONT. That is how a
+ * container's first process starts: runc's parent process writes the init process's pid into the
+ * container's cgroup while that process is blocked on its sync pipe, so the task is moved while
+ * it sleeps and matched by scx_layered at the wake-up that follows (docs/kernel-testing.md,
+ * behaviour 12; bpf/node-load.ts start_pop).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,8 +54,8 @@
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s nap [-c CGROUP_DIR] [-r N] PERIOD_US\n"
-		"       %s hog [-c CGROUP_DIR] [-a ACCT_DIR] [-n THREADS]\n"
+		"usage: %s nap [-c CGROUP_DIR] [-r N] [-n THREADS] PERIOD_US\n"
+		"       %s hog [-c CGROUP_DIR] [-a ACCT_DIR | -P] [-n THREADS]\n"
 		"       %s probe [-c CGROUP_DIR] [-a ACCT_DIR] [-l LABEL] [-w WARMUP] [-d SECONDS] PERIOD_US SAMPLES\n"
 		"       %s watch [-i INTERVAL_US] [-t SECONDS]\n",
 		argv0, argv0, argv0, argv0);
@@ -170,6 +180,54 @@ static void *spin(void *arg)
 	return NULL;
 }
 
+struct nap_args {
+	int64_t period;
+	long rename_every;
+};
+
+static pthread_t main_thread;
+static volatile sig_atomic_t threads_requested; /* by SIGUSR1, written by the handler only */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	threads_requested++;
+}
+
+static void *nap(void *arg);
+
+static int start_napper(struct nap_args *a)
+{
+	pthread_t th;
+	int e = pthread_create(&th, NULL, nap, a);
+
+	if (e) {
+		fprintf(stderr, "workload: pthread_create: %s\n", strerror(e));
+		return -1;
+	}
+	pthread_detach(th);
+	return 0;
+}
+
+/* Sleeps, wakes, forever; see nap in the header. The main thread also starts requested threads. */
+static void *nap(void *arg)
+{
+	struct nap_args *a = arg;
+	int is_main = pthread_equal(pthread_self(), main_thread);
+	long started = 0;
+	char comm[16] = "";
+
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	for (long n = 1;; n++) {
+		sleep_ns(a->period);
+		if (a->rename_every > 0 && n % a->rename_every == 0)
+			prctl(PR_SET_NAME, comm, 0, 0, 0);
+		for (; is_main && started < threads_requested; started++)
+			start_napper(a);
+	}
+	return NULL;
+}
+
 static int watch(long interval_us, long seconds)
 {
 	char state[64], prev[64] = "", seq[32];
@@ -192,14 +250,16 @@ int main(int argc, char **argv)
 {
 	const char *cgroup = NULL, *acct = NULL, *label = "probe";
 	long warmup = 50, interval_us = 5000, seconds = 0, rename_every = 0, threads = 1, duration = 0;
-	int opt;
+	int opt, threads_given = 0;
 
 	if (argc < 2)
 		usage(argv[0]);
 	const char *mode = argv[1];
 	optind = 2;
-	while ((opt = getopt(argc, argv, "c:a:l:w:i:t:r:n:d:")) != -1) {
+	int pause_first = 0;
+	while ((opt = getopt(argc, argv, "c:a:l:w:i:t:r:n:d:P")) != -1) {
 		switch (opt) {
+		case 'P': pause_first = 1; break;
 		case 'c': cgroup = optarg; break;
 		case 'l': label = optarg; break;
 		case 'w': warmup = atol(optarg); break;
@@ -207,11 +267,17 @@ int main(int argc, char **argv)
 		case 't': seconds = atol(optarg); break;
 		case 'r': rename_every = atol(optarg); break;
 		case 'a': acct = optarg; break;
-		case 'n': threads = atol(optarg); break;
+		case 'n': threads = atol(optarg); threads_given = 1; break;
 		case 'd': duration = atol(optarg); break;
 		default: usage(argv[0]);
 		}
 	}
+	if (pause_first && (cgroup || acct)) {
+		fprintf(stderr, "workload: -P is for a parent that moves the process; it excludes -c and -a\n");
+		return 2;
+	}
+	if (pause_first)
+		raise(SIGSTOP);
 	/* Join, then exec again, as runc does (it joins the container's cgroup, then execs): a
 	 * scheduler matches a task at exec, while a cgroup move is re-matched only at the task's next
 	 * wake-up, which a busy loop never has (docs/kernel-testing.md, behaviour 2). */
@@ -238,16 +304,19 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "nap") == 0) {
 		if (optind + 1 != argc)
 			usage(argv[0]);
-		int64_t period = atol(argv[optind]) * 1000L;
-		if (period <= 0)
+		static struct nap_args args;
+		args.period = atol(argv[optind]) * 1000L;
+		args.rename_every = rename_every;
+		if (args.period <= 0 || threads < 1)
 			usage(argv[0]);
-		char comm[16] = "";
-		prctl(PR_GET_NAME, comm, 0, 0, 0);
-		for (long n = 1;; n++) {
-			sleep_ns(period);
-			if (rename_every > 0 && n % rename_every == 0)
-				prctl(PR_SET_NAME, comm, 0, 0, 0);
+		main_thread = pthread_self();
+		if (threads_given) {
+			signal(SIGUSR1, on_usr1);
+			for (long t = 1; t < threads; t++)
+				if (start_napper(&args))
+					return 1;
 		}
+		nap(&args);
 	}
 	if (strcmp(mode, "hog") == 0) {
 		if (optind != argc || threads < 1)
