@@ -6,12 +6,13 @@
 import { readFileSync, watchFile, unwatchFile } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { getHints, hintCgroup, setHints } from '../adapters/hints/hints.ts';
 import type { ResilienceOptions } from '../adapters/informer.ts';
 import type { Logger } from '../adapters/log.ts';
 import { classInfos } from '../adapters/priority-classes.ts';
 import type { Policy } from '../core/config.ts';
 import { parsePolicy } from '../core/config.ts';
-import { ConfigError, InputError, formatProblem } from '../core/errors.ts';
+import { ConfigError, InputError, formatProblem, problemAt } from '../core/errors.ts';
 import { publishedAnnotations, safeModeRequested, temperKeys } from '../core/names.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
@@ -25,7 +26,10 @@ import type { NodeWatch } from './kube.ts';
 import { patchNodeAnnotations, watchNode } from './kube.ts';
 import type { SupervisorOptions, SupervisorStatus } from './supervisor.ts';
 import { Supervisor } from './supervisor.ts';
+import type { HintWriter } from './hints.ts';
+import { DEFAULT_TASK_HINT_MAP, Placer } from './hints.ts';
 import type { AgentStatus } from './views.ts';
+import { placementView } from './views.ts';
 
 export interface AgentOptions {
   readonly kc: KubeConfig;
@@ -47,15 +51,35 @@ export interface AgentOptions {
   readonly heartbeatMs?: number;
   readonly resilience?: ResilienceOptions;
   readonly registry?: Registry;
+  /** `placement = "hints"` only (ignored in `cgroup` placement): where and how task hints are written. */
+  readonly hints?: HintsPlacementOptions;
+}
+
+export interface HintsPlacementOptions {
+  /** scx_layered's task-hint map pin (default /sys/fs/bpf/temper/hints). */
+  readonly mapPin?: string;
+  /** The cgroup v2 mount the pods' cgroups are under (default /sys/fs/cgroup). */
+  readonly cgroupRoot?: string;
+  /** The native helper's path (default `temper-hints` from PATH); unused with `writer`. */
+  readonly helper?: string;
+  /** The adapter's functions (default adapters/hints/ with `helper`); tests pass a fake. */
+  readonly writer?: HintWriter;
+  /** New threads are looked for this often (default 100 ms), and hints read back this often (default 1 s). */
+  readonly scanMs?: number;
+  readonly verifyMs?: number;
+  /** Whether the map exists (default: its pin exists). */
+  readonly mapReady?: () => boolean;
 }
 
 export class Agent {
   readonly store = new GenerationStore();
   readonly registry: Registry;
-  private readonly o: Required<Omit<AgentOptions, 'policyPath' | 'registry' | 'resilience'>> & Pick<AgentOptions, 'policyPath' | 'resilience'>;
+  private readonly o: Required<Omit<AgentOptions, 'policyPath' | 'registry' | 'resilience' | 'hints'>> & Pick<AgentOptions, 'policyPath' | 'resilience'>;
   private policy: Policy;
   private configError: string | null = null;
   private readonly supervisor: Supervisor;
+  /** The task-hint placer, with `placement = "hints"` at start (a reload cannot change the placement). */
+  private readonly placer: Placer | null = null;
   private watch: NodeWatch | null = null;
   private latest: Plan | null = null;
   private pendingSince: number | null = null;
@@ -95,8 +119,11 @@ export class Agent {
       gap: new Histogram({ name: 'temper_agent_scheduler_gap_seconds', help: 'Time sched_ext was not enabled across a restart', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: r }),
       watchRestarts: new Gauge({ name: 'temper_agent_watch_restarts', help: 'Watch restarts since start', labelNames: ['informer'], registers: r }),
     };
+    if (options.policy.node.placement === 'hints') this.placer = this.hintsPlacer(options.hints ?? {}, r);
+    const mapPin = options.hints?.mapPin ?? DEFAULT_TASK_HINT_MAP;
     this.supervisor = new Supervisor({
       ...options.scheduler,
+      ...(this.placer === null ? {} : { taskHintMap: mapPin }),
       log: options.log,
       onChange: () => this.statusChanged(),
       onRestart: (rec) => {
@@ -107,8 +134,41 @@ export class Agent {
     });
   }
 
+  /** The placer and its metrics (registered only in this mode, so `cgroup` metrics are unchanged). */
+  private hintsPlacer(h: HintsPlacementOptions, r: Registry[]): Placer {
+    const mapPin = h.mapPin ?? DEFAULT_TASK_HINT_MAP;
+    const helper = h.helper === undefined ? {} : { binary: h.helper };
+    const writer: HintWriter = h.writer ?? {
+      setHints: (pin, hint, tids) => setHints(pin, hint, tids, helper),
+      getHints: (pin, tids) => getHints(pin, tids, helper),
+      hintCgroup: (pin, hint, dir) => hintCgroup(pin, hint, dir, helper),
+    };
+    const latency = new Histogram({
+      name: 'temper_agent_hint_latency_seconds', help: 'From a hinted pod (trigger="pod") or a new thread of one (trigger="thread") seen to its threads hinted',
+      labelNames: ['trigger'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers: r,
+    });
+    const written = new Counter({ name: 'temper_agent_hints_written_total', help: 'Task hints written, by tier', labelNames: ['tier'], registers: r });
+    const placer = new Placer({
+      mapPin, cgroupRoot: h.cgroupRoot ?? '/sys/fs/cgroup', driver: this.policy.node.cgroupDriver, writer, log: this.o.log,
+      ...(h.scanMs === undefined ? {} : { scanMs: h.scanMs }), ...(h.verifyMs === undefined ? {} : { verifyMs: h.verifyMs }),
+      ...(h.mapReady === undefined ? {} : { mapReady: h.mapReady }),
+      onHinted: (trigger, seconds) => latency.observe({ trigger }, seconds),
+      onWritten: (tier, n) => written.inc({ tier }, n),
+      onChange: () => this.statusChanged(),
+    });
+    new Gauge({
+      name: 'temper_agent_misplaced_threads', help: 'Threads of hinted pods whose read-back hint is not their pod\'s (not yet or not successfully rewritten), by tier',
+      labelNames: ['tier'], registers: r,
+      collect() {
+        for (const [tier, n] of Object.entries(placer.misplacedByTier())) this.set({ tier }, n);
+      },
+    });
+    return placer;
+  }
+
   /** Starts watching; the first recompute happens once pods and the Node are listed. */
   start(): void {
+    this.placer?.start();
     this.watch = watchNode(this.o.kc, this.o.nodeName, this.o.log, () => this.schedule(), this.o.resilience);
     if (this.o.policyPath !== undefined) {
       watchFile(this.o.policyPath, { interval: 1000 }, () => this.reloadPolicy());
@@ -120,7 +180,9 @@ export class Agent {
     const s: SupervisorStatus = this.supervisor.current();
     const g = this.store.current();
     const problems = this.configError === null ? '' : `; ${this.configError} (running the last good config)`;
-    return { node: this.o.nodeName, state: s.state, message: `${s.message}${problems}`, generation: g?.number ?? null, sha256: g?.sha256 ?? null, warnings: g?.warnings ?? [] };
+    const status: AgentStatus = { node: this.o.nodeName, state: s.state, message: `${s.message}${problems}`, generation: g?.number ?? null, sha256: g?.sha256 ?? null, warnings: g?.warnings ?? [] };
+    if (this.placer !== null) status.placement = this.placer.summary();
+    return status;
   }
 
   /** Every pod currently on the node with its tier, including those no layer matches. */
@@ -158,7 +220,12 @@ export class Agent {
   private reloadPolicy(): void {
     if (this.o.policyPath === undefined) return;
     try {
-      this.policy = parsePolicy(readFileSync(this.o.policyPath, 'utf8'), this.o.policyPath);
+      const next = parsePolicy(readFileSync(this.o.policyPath, 'utf8'), this.o.policyPath);
+      // the scheduler's flags and the agent's privileges (chart) follow the placement: a restart changes it
+      if (next.node.placement !== this.policy.node.placement) {
+        throw new ConfigError([problemAt(this.o.policyPath, `node.placement: changes only with an agent restart (running "${this.policy.node.placement}", got "${next.node.placement}")`)]);
+      }
+      this.policy = next;
       this.configError = null;
       this.o.log.info('configuration reloaded', { path: this.o.policyPath });
     } catch (err) {
@@ -202,6 +269,7 @@ export class Agent {
         this.o.log.warn('pod skipped: cannot be planned', { pod: `${s.pod.namespace}/${s.pod.name}`, reason: s.reason, error: formatProblem(s.problem) });
       }
       this.latest = result;
+      this.placer?.setPods(result.pods);
       for (const tier of [...TIERS, 'system'] as const) this.m.pods.set({ tier }, result.pods.filter((p) => p.assignment.tier === tier).length);
       const annotations = nodeObj.metadata?.annotations ?? {};
       const safe = safeModeRequested(this.policy, annotations);
@@ -236,7 +304,10 @@ export class Agent {
     const s = this.status();
     const keys = temperKeys(this.policy);
     const out: Record<string, string> = {
-      [keys.agentStatus]: JSON.stringify({ state: s.state, generation: s.generation, sha256: s.sha256, message: s.message, warnings: s.warnings }),
+      [keys.agentStatus]: JSON.stringify({
+        state: s.state, generation: s.generation, sha256: s.sha256, message: s.message, warnings: s.warnings,
+        ...(s.placement === undefined ? {} : { placement: placementView(s.placement) }),
+      }),
     };
     if (this.latest !== null) {
       // `at` moves only with the content, or once the heartbeat is due: a steady node is patched
@@ -295,6 +366,7 @@ export class Agent {
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
     if (this.o.policyPath !== undefined) unwatchFile(this.o.policyPath);
     await this.watch?.stop();
+    await this.placer?.stop();
     await this.supervisor.close(stopScheduler);
   }
 }

@@ -6,6 +6,7 @@ import { KubeConfigError, loadKubeConfig } from '../adapters/kubeconfig.ts';
 import { jsonLogger } from '../adapters/log.ts';
 import { policyFromFlag, programArgs } from '../adapters/program-args.ts';
 import { Agent } from './agent.ts';
+import { DEFAULT_TASK_HINT_MAP } from './hints.ts';
 import { DEFAULT_GRPC_ADDRESS, startGrpcServer } from './grpc.ts';
 import { listenHttp, listenProbes } from './http.ts';
 
@@ -26,6 +27,9 @@ const values = programArgs('temper-agent', 'The node agent: watches its node\'s 
   'http-port': { type: 'string', arg: 'port', default: '8080', help: 'HTTP port' },
   'probe-host': { type: 'string', arg: 'address', default: '0.0.0.0', help: 'address of the kubelet probes\' listener (/healthz and /readyz only)' },
   'probe-port': { type: 'string', arg: 'port', default: '0', help: 'port of the kubelet probes\' listener (0: none; the API stays on --http-host)' },
+  'task-hint-map': { type: 'string', arg: 'path', default: DEFAULT_TASK_HINT_MAP, help: 'placement "hints": where scx_layered pins its task-hint map (its directory is made 0700)' },
+  'cgroup-root': { type: 'string', arg: 'dir', default: '/sys/fs/cgroup', help: 'placement "hints": the cgroup v2 mount the pods\' cgroups are under' },
+  'hints-helper': { type: 'string', arg: 'path', default: 'temper-hints', help: 'placement "hints": the native task-hint writer (bpf/temper-hints.c)' },
   'stop-scheduler-on-exit': { type: 'boolean', default: false, help: 'stop scx_layered when the agent exits (default: leave it running)' },
 });
 
@@ -52,6 +56,8 @@ const agent = new Agent({
     binary: values['scx-binary'], args: values['scx-arg'] ?? [],
     stateDir: values['state-dir'], schedExtDir: values['sched-ext-dir'],
   },
+  // used only with node.placement = "hints"
+  hints: { mapPin: values['task-hint-map'], cgroupRoot: values['cgroup-root'], helper: values['hints-helper'] },
 });
 agent.start();
 const http = await listenHttp(agent, values['http-host'], Number(values['http-port']));

@@ -1,5 +1,5 @@
 // Supervision with a stand-in scheduler (test/fixtures/fake-scx.ts) as a real child process.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +61,14 @@ describe('Supervisor', () => {
     expect(readFileSync(s.configPath, 'utf8')).toBe('[1]\n');
     expect(s.current()).toMatchObject({ state: 'enforcing', restarts: 0 });
     expect(restarts[0]?.reason).toBe('first-start');
+  });
+
+  it('hints placement: starts the scheduler with --task-hint-map, its directory created 0700', async () => {
+    const pin = join(dir, 'bpf', 'temper', 'hints');
+    const { s } = supervisor({ taskHintMap: pin });
+    await s.apply('[1]\n');
+    expect(runs()[0]?.args).toEqual(['--stats', '1', '--task-hint-map', pin, `f:${s.configPath}`]);
+    expect(statSync(join(dir, 'bpf', 'temper')).mode & 0o777).toBe(0o700);
   });
 
   it('does not restart for an unchanged config; restarts for a new one and measures the gap', async () => {

@@ -6,8 +6,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../adapters/log.ts';
 import type { EnforcementState } from '../core/types.ts';
 
@@ -31,6 +31,12 @@ export interface SupervisorOptions {
   readonly stableAfterMs?: number;
   /** How long to wait for sched_ext to report `enabled` after a start. */
   readonly enableTimeoutMs?: number;
+  /**
+   * `placement = "hints"`: where scx_layered pins its task-hint map (`--task-hint-map`). The
+   * directory is created 0700 before every start: scx_layered chmods the pin itself 0666, so
+   * only the directory keeps other users from writing hints.
+   */
+  readonly taskHintMap?: string;
   /** Called on every state change. */
   readonly onChange?: (s: SupervisorStatus) => void;
   /** Called after every (re)start with the measured gap. */
@@ -90,7 +96,7 @@ function alive(pid: number): boolean {
 }
 
 export class Supervisor {
-  private readonly o: Required<Omit<SupervisorOptions, 'onChange' | 'onRestart'>> & Pick<SupervisorOptions, 'onChange' | 'onRestart'>;
+  private readonly o: Required<Omit<SupervisorOptions, 'onChange' | 'onRestart' | 'taskHintMap'>> & Pick<SupervisorOptions, 'onChange' | 'onRestart' | 'taskHintMap'>;
   private desired: Desired | null = null;
   private safeMode = false;
   private child: ChildProcess | null = null;
@@ -255,11 +261,25 @@ export class Supervisor {
     writeFileSync(this.stagedPath, json, { mode: 0o600 });
   }
 
+  /** `--task-hint-map PIN` with its directory made the agent's own, or nothing in `cgroup` placement. */
+  private hintMapArgs(): string[] {
+    const pin = this.o.taskHintMap;
+    if (pin === undefined) return [];
+    try {
+      mkdirSync(dirname(pin), { recursive: true, mode: 0o700 });
+      chmodSync(dirname(pin), 0o700);
+    } catch (err) {
+      // scx_layered then fails to pin the map and exits: reported as a crash, with this first
+      this.o.log.error('cannot create the task hint map directory', { dir: dirname(pin), error: (err as Error).message });
+    }
+    return ['--task-hint-map', pin];
+  }
+
   private spawnScheduler(sha: string): void {
     const logFd = openSync(join(this.o.stateDir, 'scx_layered.log'), 'a', 0o600);
     try {
       // Detached, output to a file: the scheduler outlives an agent restart (no pipe to break).
-      const child = spawn(this.o.binary, [...this.o.args, `f:${this.configPath}`], { detached: true, stdio: ['ignore', logFd, logFd] });
+      const child = spawn(this.o.binary, [...this.o.args, ...this.hintMapArgs(), `f:${this.configPath}`], { detached: true, stdio: ['ignore', logFd, logFd] });
       this.child = child;
       this.adoptedPid = null;
       this.runningSha = sha;

@@ -105,6 +105,11 @@ describe('views', () => {
 
     expect(statusMessage({ node: 'n', state: 'starting', message: '', generation: null, sha256: null, warnings: [] })).toEqual({ node: 'n', state: 'starting', message: '', generation: undefined, sha256: undefined, warnings: [] });
     expect(statusView({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff', warnings: [] })).toEqual({ node: 'n', state: 'degraded', message: 'm', generation: 3, sha256: 'ff', warnings: [] });
+    // hints placement only: the placer's summary, last, in a fixed key order
+    const placement = { misplacedThreads: { low: 2 }, hintedThreads: 9, hintedPods: 3, mode: 'hints' } as const;
+    const withPlacement = statusView({ node: 'n', state: 'enforcing', message: 'm', generation: 3, sha256: 'ff', warnings: [], placement });
+    expect(JSON.stringify(withPlacement)).toBe('{"node":"n","state":"enforcing","message":"m","generation":3,"sha256":"ff","warnings":[],"placement":{"mode":"hints","hintedPods":3,"hintedThreads":9,"misplacedThreads":{"low":2}}}');
+    expect(Object.keys(statusView({ node: 'n', state: 'enforcing', message: 'm', generation: 3, sha256: 'ff', warnings: [] }))).not.toContain('placement');
     const w = { code: 'tier-unowned', tier: 'normal', message: 'Normal owns no CPU' } as const;
     const node = { code: 'node-too-small', tier: null, message: 'too small' } as const;
     expect(statusMessage({ node: 'n', state: 'enforcing', message: '', generation: 1, sha256: 'ff', warnings: [w, node] }).warnings).toEqual([w, { code: 'node-too-small', tier: undefined, message: 'too small' }]);

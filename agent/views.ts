@@ -9,6 +9,7 @@ import type { LayerPlan, PlanWarning } from '../core/layers.ts';
 import type { TierLoad } from '../core/plan.ts';
 import type { EnforcementState, Tier } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
+import type { PlacementSummary } from './hints.ts';
 import type { AssignmentRow, Generation, GenerationDiff, GenerationStore } from './generations.ts';
 import { KEPT_GENERATIONS } from './generations.ts';
 import type { AgentStatus as AgentStatusMessage } from './proto/gen/temper/v1/AgentStatus.ts';
@@ -32,6 +33,8 @@ export interface AgentStatus {
   sha256: string | null;
   /** The enforced generation's warnings: what this node cannot guarantee. */
   warnings: readonly PlanWarning[];
+  /** `placement = "hints"` only: the task-hint placer's summary (absent in `cgroup` placement). */
+  placement?: PlacementSummary;
 }
 
 /** A rendered layer (core's LayerPlan) without its spec, its ranges as objects. */
@@ -65,7 +68,14 @@ export type DiffView = GenerationDiff;
 const warningView = (w: PlanWarning): PlanWarning => ({ code: w.code, tier: w.tier, message: w.message });
 
 export function statusView(s: AgentStatus): AgentStatus {
-  return { node: s.node, state: s.state, message: s.message, generation: s.generation, sha256: s.sha256, warnings: s.warnings.map(warningView) };
+  const view: AgentStatus = { node: s.node, state: s.state, message: s.message, generation: s.generation, sha256: s.sha256, warnings: s.warnings.map(warningView) };
+  if (s.placement !== undefined) view.placement = placementView(s.placement);
+  return view;
+}
+
+/** The placer's summary in a fixed key order. */
+export function placementView(p: PlacementSummary): PlacementSummary {
+  return { mode: p.mode, hintedPods: p.hintedPods, hintedThreads: p.hintedThreads, misplacedThreads: { ...p.misplacedThreads } };
 }
 
 const moveView = (m: TierMove): TierMove => ({ namespace: m.namespace, name: m.name, uid: m.uid, from: m.from, to: m.to });

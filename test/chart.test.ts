@@ -189,6 +189,25 @@ describe('helm chart: lint, template and schema', () => {
     expect(JSON.parse(vap.spec.variables.find((v) => v.name === 'temperKeys')?.expression ?? '')).toEqual(agentNodeAnnotations(policy));
   });
 
+  it('placement "hints": the agent gets hostPID and the host\'s /sys/fs/bpf, nothing else; "cgroup" renders as without the key', async () => {
+    const node = { reserved_cpus: 1, cgroup_driver: 'systemd', threads_per_core: 1 };
+    const raw = async (values: Values): Promise<string> => {
+      const r = await run(helmBin, ['template', 'temper', chart, '--namespace', 'temper-system', '-f', valuesFile(values)]);
+      if (r.code !== 0) throw new Error(r.stderr);
+      return r.stdout.replace(/^( *(?:caBundle|tls\.crt|tls\.key|ca\.crt): ).*$/gm, '$1<random>').replace(/(checksum\/[a-z-]+: ).*$/gm, '$1<sum>');
+    };
+    expect(await raw({ config: { node: { ...node, placement: 'cgroup' } } })).toBe(await raw({}));
+    const docs = await template({ config: { node: { ...node, placement: 'hints' } } });
+    expect(configOf(docs).node.placement).toBe('hints');
+    const base = one<V1DaemonSet>(await template({}), 'DaemonSet').spec?.template.spec;
+    const pod = one<V1DaemonSet>(docs, 'DaemonSet').spec?.template.spec;
+    expect(pod?.hostPID).toBe(true);
+    expect(pod?.volumes?.filter((v) => !base?.volumes?.some((b) => b.name === v.name))).toEqual([{ name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } }]);
+    const mounts = pod?.containers[0]?.volumeMounts ?? [];
+    expect(mounts.filter((m) => !base?.containers[0]?.volumeMounts?.some((b) => b.name === m.name))).toEqual([{ name: 'bpffs', mountPath: '/sys/fs/bpf' }]);
+    expect({ ...pod, hostPID: false, volumes: base?.volumes, containers: [{ ...pod?.containers[0], volumeMounts: base?.containers[0]?.volumeMounts }] }).toEqual(base);
+  });
+
   it('the agent DaemonSet carries only the documented privileges and host mounts', async () => {
     const docs = await template({ agent: { nodeSelector: { 'temper.example.io/canary': 'true' } } });
     const ds = one<V1DaemonSet>(docs, 'DaemonSet');

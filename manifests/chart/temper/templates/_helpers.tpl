@@ -176,6 +176,11 @@ Checks across fields that values.schema.json cannot express, with the agent's ow
 {{- end -}}
 {{- end -}}
 
+{{/* "true" when config.node.placement is "hints" (docs/agent.md, "Hints placement"); absent means cgroup. */}}
+{{- define "temper.hintsPlacement" -}}
+{{- eq (.Values.config.node.placement | default "cgroup") "hints" -}}
+{{- end -}}
+
 {{/* config.toml, in docs/configuration.md's key order; integers rendered as integers. */}}
 {{- define "temper.configToml" -}}
 {{- $c := .Values.config -}}
@@ -192,6 +197,9 @@ system_to_catchall = {{ $c.priority_mapping.system_to_catchall }}
 reserved_cpus = {{ int64 $c.node.reserved_cpus }}
 cgroup_driver = {{ $c.node.cgroup_driver | quote }}
 threads_per_core = {{ int64 $c.node.threads_per_core }}
+{{- if eq (include "temper.hintsPlacement" .) "true" }}
+placement = "hints"
+{{- end }}
 
 [naming]
 names = {{ $c.naming.names | quote }}
