@@ -166,21 +166,29 @@ static int exited(int pidfd)
 	return syscall(__NR_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH;
 }
 
+/* One task-storage call on the map, keyed by a thread pidfd the caller owns: 0, or -1 with errno. */
+static int map_elem(int map, int cmd, int *pidfd, struct task_hint *v)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)map;
+	attr.key = (uint64_t)(uintptr_t)pidfd;
+	attr.value = (uint64_t)(uintptr_t)v;
+	if (cmd == BPF_MAP_UPDATE_ELEM)
+		attr.flags = BPF_ANY;
+	return (int)sys_bpf(cmd, &attr);
+}
+
 static struct fail write_hint(int map, long tid, long hint)
 {
 	struct task_hint v = { .hint = (uint64_t)hint };
 	struct fail f = { 0, "" };
-	union bpf_attr attr;
 	int pidfd = pidfd_of(tid);
 
 	if (pidfd < 0)
 		return (struct fail){ errno, "pidfd_open" };
-	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = (uint32_t)map;
-	attr.key = (uint64_t)(uintptr_t)&pidfd;
-	attr.value = (uint64_t)(uintptr_t)&v;
-	attr.flags = BPF_ANY;
-	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &attr)) {
+	if (map_elem(map, BPF_MAP_UPDATE_ELEM, &pidfd, &v)) {
 		/* ENOENT: the thread exited after pidfd_open */
 		f = (struct fail){ errno == ENOENT ? ESRCH : errno, "update" };
 	}
@@ -193,17 +201,12 @@ static struct fail read_hint(int map, long tid, long long *hint)
 {
 	struct task_hint v;
 	struct fail f = { 0, "" };
-	union bpf_attr attr;
 	int pidfd = pidfd_of(tid);
 
 	if (pidfd < 0)
 		return (struct fail){ errno, "pidfd_open" };
-	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = (uint32_t)map;
-	attr.key = (uint64_t)(uintptr_t)&pidfd;
-	attr.value = (uint64_t)(uintptr_t)&v;
 	*hint = -1;
-	if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0)
+	if (map_elem(map, BPF_MAP_LOOKUP_ELEM, &pidfd, &v) == 0)
 		*hint = (long long)v.hint;
 	else if (errno != ENOENT)
 		f = (struct fail){ errno, "lookup" };

@@ -3,10 +3,9 @@
 // fake cgroup tree through a fake of the hints adapter (no BPF here; test/hints-vm.test.ts has
 // the real map). Pods of an always-present layer come and go without a scheduler restart.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { GetResult, SetResult } from '../adapters/hints/hints.ts';
@@ -19,6 +18,7 @@ import { TASK_HINTS } from '../core/hints.ts';
 import { podCgroupPath } from '../core/layers.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
+import { createTestNode, fakeSchedExt, fakeScxRuns, until } from './agent-wait.ts';
 
 const kc = new KubeConfig();
 kc.loadFromFile(inject('kubeconfig'));
@@ -48,23 +48,7 @@ const writer: HintWriter = {
   },
 };
 
-const runs = (): { args: string[] }[] => {
-  try {
-    return readFileSync(join(dir, 'runs.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-};
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const runs = (): { args: string[] }[] => fakeScxRuns<{ args: string[] }>(dir);
 
 /** Creates a pod (Burstable, or BestEffort without requests) and its cgroup with `tids` in one container. */
 async function podWithThreads(name: string, priorityClassName: string | null, qos: 'Burstable' | 'BestEffort', tids: number[]): Promise<string> {
@@ -83,11 +67,8 @@ function setThreads(uid: string, qos: 'Burstable' | 'BestEffort', tids: number[]
 
 describe('node agent, placement = "hints"', () => {
   beforeAll(async () => {
-    mkdirSync(sysfs);
-    writeFileSync(join(sysfs, 'state'), 'disabled\n');
-    process.env.FAKE_SCX_DIR = dir;
-    process.env.FAKE_SCX_SCHED_EXT = sysfs;
-    await core.createNode({ body: { metadata: { name: nodeName }, status: { capacity: { cpu: '8', memory: '16Gi', pods: '110' }, allocatable: { cpu: '8', memory: '16Gi', pods: '110' } } } });
+    fakeSchedExt(dir, sysfs);
+    await createTestNode(core, nodeName);
     await ensureNamespace(kc, ns);
     await installPriorityClasses(kc, policy);
     writeFileSync(join(dir, 'config.toml'), configText);

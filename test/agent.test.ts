@@ -1,7 +1,7 @@
 // The node agent against the real control plane, supervising the stand-in scheduler
 // (test/fixtures/fake-scx.ts): generations, annotations, bursts, safe mode, bad config.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +15,7 @@ import { plan } from '../core/plan.ts';
 import { jsonLogger } from '../adapters/log.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
+import { createTestNode, fakeSchedExt, fakeScxRuns, until } from './agent-wait.ts';
 
 const kc = new KubeConfig();
 kc.loadFromFile(inject('kubeconfig'));
@@ -29,23 +30,7 @@ const fake = join(import.meta.dirname, 'fixtures', 'fake-scx.ts');
 let agent: Agent;
 let logs = '';
 
-const runs = (): { sha256: string }[] => {
-  try {
-    return readFileSync(join(dir, 'runs.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return [];
-  }
-};
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const runs = (): { sha256: string }[] => fakeScxRuns<{ sha256: string }>(dir);
 
 function podBody(name: string, spec: Record<string, unknown> = {}, resources: Record<string, unknown> = { requests: { cpu: '100m' } }): V1Pod {
   return { metadata: { name }, spec: { nodeName, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources }], ...spec } } as V1Pod;
@@ -64,11 +49,8 @@ async function expectedPlan(): Promise<ReturnType<typeof plan>> {
 
 describe('node agent on a real control plane', () => {
   beforeAll(async () => {
-    mkdirSync(sysfs);
-    writeFileSync(join(sysfs, 'state'), 'disabled\n');
-    process.env.FAKE_SCX_DIR = dir;
-    process.env.FAKE_SCX_SCHED_EXT = sysfs;
-    await core.createNode({ body: { metadata: { name: nodeName }, status: { capacity: { cpu: '8', memory: '16Gi', pods: '110' }, allocatable: { cpu: '8', memory: '16Gi', pods: '110' } } } });
+    fakeSchedExt(dir, sysfs);
+    await createTestNode(core, nodeName);
     await ensureNamespace(kc, ns);
     await installPriorityClasses(kc, policy);
     agent = new Agent({

@@ -95,10 +95,12 @@ describe('test control plane', () => {
     await scheduling.createPriorityClass({
       body: { metadata: { name: neverClass }, value: 1000, preemptionPolicy: 'Never', description: 'test' },
     });
-    const created = await core.createNamespacedPod({
+    // the apiserver's Priority admission reads classes from its informer, which can lag a
+    // just-created class on a loaded host ("no PriorityClass with name … was found"): retry
+    const created = await eventually(() => core.createNamespacedPod({
       namespace,
       body: pod('never-preempts', { resources: { requests: { cpu: '100m' } } }, { priorityClassName: neverClass }),
-    });
+    }));
     expect(created.status?.qosClass).toBe('Burstable');
     expect(created.spec?.priority).toBe(1000);
     expect(created.spec?.preemptionPolicy).toBe('Never');
