@@ -20,6 +20,11 @@
  *       once every TID has live=LAYER and rec=LAYER (exit 0), or "TASKS-TIMEOUT <ms>" after
  *       TIMEOUT_MS (default 5000, exit 1). A TID that has exited prints "gone".
  *
+ *   scx-matches tasks -s [-m HINT_PIN]
+ *       Serves: per line of TIDs on stdin, one "T <ms> <tid> hint=… live=… rec=…" (or "gone")
+ *       line per TID and then "END", without a process per sample (a poller in a slow guest);
+ *       <ms> is CLOCK_MONOTONIC when that TID was read, so a slow reader does not skew it.
+ *
  * With several maps of a name alive (a scheduler that is still being torn down), the one with
  * the highest id (the newest) is used. Exit status 1 when no such map exists.
  */
@@ -150,11 +155,12 @@ static int tasks(int argc, char **argv)
 	const char *hint_pin = NULL;
 	long layer = -1, timeout_ms = 5000, interval_ms = 10;
 	struct watched w[MAX_WATCH];
-	int n = 0, opt, hints = -1, ctxs, dbg;
+	int n = 0, opt, hints = -1, ctxs, dbg, serve = 0;
 	uint32_t ctx_size = 0;
 
-	while ((opt = getopt(argc, argv, "m:w:t:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:t:i:s")) != -1) {
 		switch (opt) {
+		case 's': serve = 1; break;
 		case 'm': hint_pin = optarg; break;
 		case 'w': layer = atol(optarg); break;
 		case 't': timeout_ms = atol(optarg); break;
@@ -162,7 +168,7 @@ static int tasks(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	if (optind >= argc || argc - optind > MAX_WATCH || interval_ms <= 0 || timeout_ms <= 0)
+	if ((serve ? optind != argc : optind >= argc) || argc - optind > MAX_WATCH || interval_ms <= 0 || timeout_ms <= 0)
 		goto usage;
 	for (int i = optind; i < argc; i++, n++) {
 		w[n].tid = atol(argv[i]);
@@ -190,6 +196,25 @@ static int tasks(int argc, char **argv)
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (serve) {
+		char req[65536];
+		while (fgets(req, sizeof(req), stdin)) {
+			for (char *tok = strtok(req, " \n"); tok; tok = strtok(NULL, " \n")) {
+				struct watched one = { .tid = atol(tok) };
+				char line[96];
+				one.pidfd = one.tid > 0 ? (int)syscall(__NR_pidfd_open, (pid_t)one.tid, PIDFD_THREAD) : -1;
+				if (one.pidfd < 0)
+					snprintf(line, sizeof(line), "gone");
+				else
+					task_state(&one, hints, ctxs, dbg, layer, line, sizeof(line), &one.done);
+				if (one.pidfd >= 0)
+					close(one.pidfd);
+				printf("T %.1f %ld %s\n", now_ms(), one.tid, line);
+			}
+			printf("END\n");
+		}
+		return 0;
+	}
 	double t0 = now_ms(), prev = -1;
 	for (;;) {
 		double t = now_ms() - t0;
@@ -218,7 +243,7 @@ static int tasks(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 usage:
-	fprintf(stderr, "usage: scx-matches [tasks [-m HINT_PIN] [-w LAYER] [-t TIMEOUT_MS] [-i INTERVAL_MS] TID...]\n");
+	fprintf(stderr, "usage: scx-matches [tasks [-m HINT_PIN] [-w LAYER] [-t TIMEOUT_MS] [-i INTERVAL_MS] TID... | tasks -s [-m HINT_PIN]]\n");
 	return 2;
 }
 
@@ -230,7 +255,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "tasks") == 0)
 		return tasks(argc - 1, argv + 1);
 	if (argc > 1) {
-		fprintf(stderr, "usage: scx-matches [tasks [-m HINT_PIN] [-w LAYER] [-t TIMEOUT_MS] [-i INTERVAL_MS] TID...]\n");
+		fprintf(stderr, "usage: scx-matches [tasks [-m HINT_PIN] [-w LAYER] [-t TIMEOUT_MS] [-i INTERVAL_MS] TID... | tasks -s [-m HINT_PIN]]\n");
 		return 2;
 	}
 	fd = newest_map(want, 4, 4, NULL);

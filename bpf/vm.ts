@@ -9,15 +9,16 @@
 // same binary: nap/hog/probe/watch, see workload.c), /bin/scx-matches (task -> layer map, see
 // scx-matches.c); proc, sysfs, devtmpfs, cgroup2 at
 // /sys/fs/cgroup, debugfs, tracefs, bpffs and a tmpfs /tmp are mounted before the payload runs.
-// Also /bin/temper-hints (writes and reads scx_layered task hints, see temper-hints.c).
+// Also /bin/temper-hints (writes and reads scx_layered task hints, see temper-hints.c), and with
+// `node`, /bin/node and repository sources under /opt/temper (see RunInVmOptions.node).
 // The payload's stdout/stderr go to the serial console; the last line it leaves is
 // `TEMPER-VM-EXIT rc=<code>`.
 
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync, rmSync, statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { dirname, join, posix } from "node:path";
+import { dirname, join, posix, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
@@ -53,6 +54,12 @@ export interface RunInVmOptions {
   bootTimeoutMs?: number;
   /** Pass tsc=reliable (default: under multi-threaded TCG only; see runInVm). */
   tscReliable?: boolean;
+  /**
+   * Node.js in the guest: /bin/node (the project's own binary, stripped, with its shared
+   * libraries; a cached archive, see nodeInitramfs) and these repository TypeScript files with
+   * everything they import, under /opt/temper at their repository paths (see guestSources).
+   */
+  node?: { readonly entries: readonly string[] };
 }
 
 export interface RunInVmResult {
@@ -309,6 +316,70 @@ export function baseInitramfs(paths: VmPaths): string {
   return out;
 }
 
+// ---- Node.js in the guest -------------------------------------------------------------------
+
+const repo = join(here, "..");
+export const GUEST_REPO = "/opt/temper";
+
+/**
+ * The project's Node binary (node_modules/node, stripped: 108 of its 126 MB are code) and its
+ * shared libraries at their host paths, as a gzip'd cpio archive cached by the binary's content.
+ */
+export function nodeInitramfs(paths: VmPaths): string {
+  const bin = realpathSync(join(repo, "node_modules/node/bin/node"));
+  const h = createHash("sha256").update(readFileSync(bin));
+  for (const lib of libsOf(bin)) h.update(lib).update(readFileSync(lib));
+  const out = join(paths.cache, "vm", `node-${h.digest("hex").slice(0, 16)}.cpio.gz`);
+  if (!existsSync(out)) {
+    mkdirSync(dirname(out), { recursive: true });
+    execFileSync("strip", ["-o", out + ".bin", bin]);
+    const entries: CpioEntry[] = [{ path: "bin/node", mode: 0o100755, data: readFileSync(out + ".bin") }];
+    for (const lib of libsOf(bin)) entries.push({ path: lib.slice(1), mode: 0o100755, data: readFileSync(lib) });
+    writeFileSync(out + ".tmp", gzipSync(cpioNewc(entries), { level: 1 }));
+    rmSync(out + ".bin");
+    execFileSync("mv", [out + ".tmp", out]);
+  }
+  return out;
+}
+
+// static imports and exports (type-only ones too: copying a file never loaded costs nothing)
+const SPECIFIER = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
+
+/**
+ * Guest files for `entries` (repository-relative .ts) and every repository file they import,
+ * at GUEST_REPO/<path>, plus each npm package they import (copied whole; one without
+ * dependencies of its own, or this throws) and a package.json making .ts files ES modules.
+ */
+export function guestSources(entries: readonly string[]): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = { [`${GUEST_REPO}/package.json`]: Buffer.from('{"type":"module"}\n') };
+  const packages = new Set<string>();
+  const todo = entries.map((e) => join(repo, e));
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    const guest = posix.join(GUEST_REPO, relative(repo, f));
+    if (guest in files) continue;
+    const text = readFileSync(f);
+    files[guest] = text;
+    for (const m of text.toString("utf8").matchAll(SPECIFIER)) {
+      const spec = m[1] ?? m[2]!;
+      if (spec.startsWith(".")) todo.push(join(dirname(f), spec));
+      else if (!spec.startsWith("node:")) packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+    }
+  }
+  for (const pkg of packages) {
+    const dir = join(repo, "node_modules", pkg);
+    const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    if (Object.keys(meta.dependencies ?? {}).length > 0) throw new Error(`guestSources: package ${pkg} has dependencies; only self-contained packages are copied`);
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else if (e.isFile()) files[posix.join(GUEST_REPO, relative(repo, join(d, e.name)))] = readFileSync(join(d, e.name));
+      }
+    };
+    walk(dir);
+  }
+  return files;
+}
+
 // ---- run ------------------------------------------------------------------------------------
 
 const running = new Set<ChildProcess>();
@@ -321,8 +392,11 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   if (!avail.ok) throw new Error(`VM unavailable: ${avail.reason}`);
   const paths = avail.paths;
   const base = baseInitramfs(paths);
+  const archives = [readFileSync(base)];
+  if (opts.node) archives.push(readFileSync(nodeInitramfs(paths)));
+  const files = { ...(opts.node ? guestSources(opts.node.entries) : {}), ...opts.files };
   const extra: CpioEntry[] = [{ path: "payload.sh", mode: 0o100755, data: Buffer.from(opts.script) }];
-  for (const [p, content] of Object.entries(opts.files ?? {})) {
+  for (const [p, content] of Object.entries(files)) {
     if (!posix.isAbsolute(p)) throw new Error(`guest path must be absolute: ${p}`);
     const data = typeof content === "string" ? Buffer.from(content) : content;
     const exec = data[0] === 0x23 && data[1] === 0x21; // "#!"
@@ -330,7 +404,7 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   }
   // The kernel unpacks concatenated (separately compressed) cpio archives in order.
   const initrd = join(tmpdir(), `temper-vm-${process.pid}-${Date.now()}.cpio.gz`);
-  writeFileSync(initrd, Buffer.concat([readFileSync(base), gzipSync(cpioNewc(extra))]));
+  writeFileSync(initrd, Buffer.concat([...archives, gzipSync(cpioNewc(extra))]));
 
   const thread = opts.tcgThread ?? process.env.TEMPER_VM_TCG_THREAD ?? "single";
   // Under multi-threaded TCG each vCPU is a host thread that the host can deschedule, so the
