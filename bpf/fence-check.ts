@@ -115,10 +115,8 @@ if scx_wait_enabled temper 300; then
   scx_stop temper INT
   # the default scheduler again, so Temper's window is bracketed by two default arms: the host's
   # own load drifts over minutes, and the test compares against the worse of the two
-  acct_snap after-begin
   probe_bg after kubelet ${defaultS}; probe_bg after agent ${defaultS}; probe_bg after crit ${defaultS}
   probes_wait
-  acct_snap after-end
 else
   kill -CONT $HOGS
   scx_log temper 60

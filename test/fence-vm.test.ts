@@ -15,7 +15,7 @@
 //     when the host stalled the emulator for longer, see allowedGap) where the node is not
 //     oversubscribed (vCPUs ≤ host cores: the 2-vCPU boot here); at 3 and 4 vCPUs on 2 cores the
 //     gap is printed against 100 ms and asserted only against starvation (1 s, see STARVED_US),
-//     because a ~100–134 ms wait of both Open + preempt probes at 3 vCPUs is not yet explained
+//     because 100–232 ms waits of the Open + preempt probes at 3 vCPUs are not yet explained
 //     (docs/kernel-testing.md, "The fence test");
 //   - Background's CPU time on the CPUs the Critical layer holds stays under 2% of their time
 //     (per-CPU accounting by a cgroup-v1 cpuacct hierarchy, no BPF), including Background
@@ -112,11 +112,12 @@ describe.skipIf(!avail.ok).each([2, 3, 4])('fences hold on a %i-vCPU node satura
       expect(t, `no Temper probe result for ${who}`).toBeDefined();
       const d = worseDefault(before!, after!);
       const gap = `${who}: longest wake-up gap under Temper ${t!.max_us} µs (default's ${before!.max_us} / ${after!.max_us} µs, longest host stall ${r.hostStallMs} ms)`;
+      const bound = allowedGap(d, r.hostStallMs);
       if (oversubscribed(vcpus)) {
-        if (t!.max_us >= allowedGap(d, r.hostStallMs)) console.warn(`NOT MET (oversubscribed ${vcpus} vCPUs on ${availableParallelism()} cores, reported, not asserted): ${gap} is over the 100 ms bound (${allowedGap(d, r.hostStallMs)} µs)`);
+        if (t!.max_us >= bound) console.warn(`NOT MET (oversubscribed ${vcpus} vCPUs on ${availableParallelism()} cores, reported, not asserted): ${gap} is over the 100 ms bound (${bound} µs)`);
         expect(t!.max_us, `${gap}: starved`).toBeLessThan(STARVED_US + r.hostStallMs * 1000);
       } else {
-        expect(t!.max_us, gap).toBeLessThan(allowedGap(d, r.hostStallMs));
+        expect(t!.max_us, gap).toBeLessThan(bound);
       }
       expect(t!.p99_us, `${who}: Temper p99 ${t!.p99_us} µs vs default ${before!.p99_us} µs before and ${after!.p99_us} µs after (allowed ${P99_TOLERANCE.factor}× the worse + ${P99_TOLERANCE.slackUs} µs)`).toBeLessThanOrEqual(allowedP99(d));
     });
