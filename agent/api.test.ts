@@ -3,14 +3,13 @@ import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
-import { node, pod, threePlans, uidOf } from '../test/builders.ts';
+import { cgroupPolicy, node, pod, threePlans, uidOf } from '../test/builders.ts';
 import { apiRouter } from './api.ts';
 import { GenerationStore, KEPT_GENERATIONS } from './generations.ts';
 import type { AgentStatus, DiffView, GenerationSummaryView, GenerationView } from './views.ts';
 
-const policy = defaultPolicy();
+const policy = cgroupPolicy();
 const worker = node('worker-1', '8');
 const { plans, at } = threePlans();
 
@@ -73,7 +72,7 @@ describe('GET /api/v1', () => {
     const g = r.body as GenerationView;
     expect(Object.keys(g)).toEqual(['number', 'createdAt', 'sha256', 'configJson', 'assignments', 'layers', 'distribution', 'criticalDemoted', 'moves', 'warnings']);
     expect(g).toMatchObject({ number: 3, createdAt: at(2).toISOString(), sha256: plans[2]?.configSha256, configJson: plans[2]?.configJson, criticalDemoted: false });
-    expect(g.assignments[1]).toEqual({ namespace: 'shop', name: 'api', uid: uidOf(1), tier: 'high', layer: 'high', priority: 100_000, qosClass: 'Burstable', reason: expect.any(String) as string });
+    expect(g.assignments[1]).toEqual({ namespace: 'shop', name: 'api', uid: uidOf(1), tier: 'high', layer: 'high', priority: 100_000, qosClass: 'Burstable', reason: expect.any(String) as string, hint: null });
     expect(g.layers.find((l) => l.name === 'critical')).toMatchObject({ tier: 'critical', kind: 'Confined', cpusRange: { min: 2, max: 2 }, limitMillis: 2000 });
     expect(g.layers.find((l) => l.name === 'background')).toMatchObject({ tier: 'background', kind: 'Open', cpusRange: null, utilRange: null, limitMillis: null });
     expect(g.layers.find((l) => l.name === 'system')?.tier).toBeNull();

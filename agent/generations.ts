@@ -65,14 +65,23 @@ export class GenerationStore {
 
   /**
    * Records `plan` as a new generation if its config bytes differ from the current one's, and
-   * tells subscribers. Returns the new generation, or null when nothing changed (a pod that only
-   * joins the catch-all, such as a node-critical DaemonSet pod, changes no bytes; the agent's
-   * live pod view shows it, the generation does not).
+   * tells subscribers; returns it. With the same bytes there is no new generation (null), but
+   * the current one's pod rows, distribution and warnings (and its moves since the previous
+   * generation) follow the plan: with `placement = "hints"` pods come and go, and change tier,
+   * under one config, and the current generation must not show pods that left. A replaced
+   * generation keeps them as they were at its last moment.
    */
   record(plan: Plan, now: Date): Generation | null {
     const current = this.current();
-    if (current !== null && current.sha256 === plan.configSha256) return null;
     const assignments = plan.pods.map(tierRowOf);
+    if (current !== null && current.sha256 === plan.configSha256) {
+      const previous = this.kept.at(-2);
+      this.kept[this.kept.length - 1] = {
+        ...current, assignments, distribution: plan.distribution, warnings: plan.warnings,
+        moves: tierMoves(previous === undefined ? [] : podTiers(previous.assignments), podTiers(assignments)),
+      };
+      return null;
+    }
     const generation: Generation = {
       number: this.next++,
       createdAt: now.toISOString(),

@@ -8,9 +8,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
-import { node, pod, uidOf } from '../test/builders.ts';
+import { cgroupPolicy, node, pod, uidOf } from '../test/builders.ts';
 import { GenerationStore, KEPT_GENERATIONS } from './generations.ts';
 import type { GrpcServerHandle } from './grpc.ts';
 import { GrpcAddressError, startGrpcServer } from './grpc.ts';
@@ -20,7 +19,7 @@ import type { Generation__Output } from './proto/gen/temper/v1/Generation.ts';
 import { AGENT_SERVICE, loadAgentProto } from './proto/load.ts';
 import type { AgentStatus } from './views.ts';
 
-const policy = defaultPolicy();
+const policy = cgroupPolicy();
 const worker = node('worker-1', '8');
 const api = pod({ name: 'api', namespace: 'shop', uid: uidOf(1), node: 'worker-1', qos: 'Burstable', cpu: '500m' });
 const batch = pod({ name: 'batch', namespace: 'jobs', uid: uidOf(2), node: 'worker-1', qos: 'BestEffort' });
@@ -143,6 +142,20 @@ describe('temper.v1.Agent', () => {
     expect(await unary(client.getStatus.bind(client), {})).toEqual({ node: 'worker-1', state: 'starting', message: 'waiting for the first plan', warnings: [] });
     status = { node: 'worker-1', state: 'enforcing', message: '', generation: 7, sha256: 'ab'.repeat(32), warnings: [] };
     expect(await unary(client.getStatus.bind(client), {})).toMatchObject({ state: 'enforcing', generation: '7', sha256: 'ab'.repeat(32) });
+  });
+
+  it('GetStatus carries the placer\'s summary in hints placement only', async () => {
+    const client = await start();
+    status = { node: 'worker-1', state: 'enforcing', message: '', generation: 7, sha256: 'ab'.repeat(32), warnings: [] };
+    const cgroup = await unary(client.getStatus.bind(client), {});
+    expect(cgroup.placement).toBeUndefined();
+    expect(cgroup._placement).toBeUndefined(); // unset on the wire, not an empty message
+    status = { ...status, placement: { mode: 'hints', hintedPods: 3, hintedThreads: 41, misplacedThreads: { high: 1, low: 2 } } };
+    const hints = await unary(client.getStatus.bind(client), {});
+    expect(hints.placement).toEqual({ mode: 'hints', hintedPods: 3, hintedThreads: 41, misplacedThreads: { high: 1, low: 2 } });
+    expect(hints._placement).toBe('placement');
+    status = { ...status, placement: { mode: 'hints', hintedPods: 0, hintedThreads: 0, misplacedThreads: {} } };
+    expect((await unary(client.getStatus.bind(client), {})).placement).toEqual({ mode: 'hints', hintedPods: 0, hintedThreads: 0, misplacedThreads: {} });
   });
 
   it('ListGenerations returns summaries oldest first with their moves', async () => {

@@ -221,7 +221,8 @@ export class Placer {
     let threads = 0;
     const misplaced = new Map<TierName, number>();
     for (const t of this.pods.values()) {
-      threads += t.known.size;
+      // a retry in flight can leave a thread in both sets for a moment: misplaced is what it is
+      for (const tid of t.known) if (!t.misplaced.has(tid)) threads++;
       if (t.misplaced.size > 0) misplaced.set(t.tier, (misplaced.get(t.tier) ?? 0) + t.misplaced.size);
     }
     const order: readonly TierName[] = ['system', 'critical', 'high', 'normal', 'low', 'background'];

@@ -1,5 +1,5 @@
 // Supervision with a stand-in scheduler (test/fixtures/fake-scx.ts) as a real child process.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -65,10 +65,21 @@ describe('Supervisor', () => {
 
   it('hints placement: starts the scheduler with --task-hint-map, its directory created 0700', async () => {
     const pin = join(dir, 'bpf', 'temper', 'hints');
+    mkdirSync(join(dir, 'bpf')); // the bpffs mount
     const { s } = supervisor({ taskHintMap: pin });
     await s.apply('[1]\n');
     expect(runs()[0]?.args).toEqual(['--stats', '1', '--task-hint-map', pin, `f:${s.configPath}`]);
     expect(statSync(join(dir, 'bpf', 'temper')).mode & 0o777).toBe(0o700);
+  });
+
+  it('hints placement without the bpffs mount: the directory is not made anywhere else, the error names it, the scheduler is still started', async () => {
+    const pin = join(dir, 'nobpf', 'temper', 'hints');
+    const errors: [string, Record<string, unknown> | undefined][] = [];
+    const { s } = supervisor({ taskHintMap: pin, log: { ...silentLogger, error: (m, f) => errors.push([m, f]) } });
+    await s.apply('[1]\n');
+    expect(runs()[0]?.args).toEqual(['--stats', '1', '--task-hint-map', pin, `f:${s.configPath}`]);
+    expect(existsSync(join(dir, 'nobpf'))).toBe(false);
+    expect(errors).toEqual([['cannot create the task hint map directory', { dir: join(dir, 'nobpf', 'temper'), error: expect.stringContaining('ENOENT') as string }]]);
   });
 
   it('does not restart for an unchanged config; restarts for a new one and measures the gap', async () => {

@@ -266,7 +266,14 @@ export class Supervisor {
     const pin = this.o.taskHintMap;
     if (pin === undefined) return [];
     try {
-      mkdirSync(dirname(pin), { recursive: true, mode: 0o700 });
+      // Not `recursive`: where /sys/fs/bpf is an empty sysfs directory (no bpffs mounted), mkdir
+      // of a child fails with ENOENT although the parent exists, and Node's recursive mkdir then
+      // retries the pair forever (measured: 74,000 mkdir calls a second, the agent at 70 % CPU).
+      try {
+        mkdirSync(dirname(pin), { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
       chmodSync(dirname(pin), 0o700);
     } catch (err) {
       // scx_layered then fails to pin the map and exits: reported as a crash, with this first

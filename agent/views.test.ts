@@ -1,9 +1,8 @@
 // The views both APIs return, and their proto messages, straight from generations.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
-import { node, pod, uidOf } from '../test/builders.ts';
+import { cgroupPolicy, node, pod, uidOf } from '../test/builders.ts';
 import { checkGolden } from '../test/golden-file.ts';
 import { GenerationStore } from './generations.ts';
 import {
@@ -11,7 +10,7 @@ import {
   parseGenerationNumber, statusMessage, statusView, summaryMessage, summaryView,
 } from './views.ts';
 
-const policy = defaultPolicy();
+const policy = cgroupPolicy();
 const small = node('small', '2');
 const big = pod({ name: 'big', namespace: 'shop', uid: uidOf(1), node: 'small', priority: 1_000_000, qos: 'Guaranteed', cpu: '3', cpuLimit: '3' });
 const web = pod({ name: 'web', namespace: 'shop', uid: uidOf(2), node: 'small', qos: 'Burstable', cpu: '250m' });
@@ -110,6 +109,9 @@ describe('views', () => {
     const withPlacement = statusView({ node: 'n', state: 'enforcing', message: 'm', generation: 3, sha256: 'ff', warnings: [], placement });
     expect(JSON.stringify(withPlacement)).toBe('{"node":"n","state":"enforcing","message":"m","generation":3,"sha256":"ff","warnings":[],"placement":{"mode":"hints","hintedPods":3,"hintedThreads":9,"misplacedThreads":{"low":2}}}');
     expect(Object.keys(statusView({ node: 'n', state: 'enforcing', message: 'm', generation: 3, sha256: 'ff', warnings: [] }))).not.toContain('placement');
+    // the gRPC message carries the same summary, and no key at all in cgroup placement
+    expect(statusMessage({ node: 'n', state: 'enforcing', message: 'm', generation: 3, sha256: 'ff', warnings: [], placement }).placement).toEqual(withPlacement.placement);
+    expect(Object.keys(statusMessage({ node: 'n', state: 'enforcing', message: 'm', generation: 3, sha256: 'ff', warnings: [] }))).not.toContain('placement');
     const w = { code: 'tier-unowned', tier: 'normal', message: 'Normal owns no CPU' } as const;
     const node = { code: 'node-too-small', tier: null, message: 'too small' } as const;
     expect(statusMessage({ node: 'n', state: 'enforcing', message: '', generation: 1, sha256: 'ff', warnings: [w, node] }).warnings).toEqual([w, { code: 'node-too-small', tier: undefined, message: 'too small' }]);

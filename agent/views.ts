@@ -81,7 +81,7 @@ export function placementView(p: PlacementSummary): PlacementSummary {
 const moveView = (m: TierMove): TierMove => ({ namespace: m.namespace, name: m.name, uid: m.uid, from: m.from, to: m.to });
 
 const rowView = (r: AssignmentRow): AssignmentRow => ({
-  namespace: r.namespace, name: r.name, uid: r.uid, tier: r.tier, layer: r.layer, priority: r.priority, qosClass: r.qosClass, reason: r.reason,
+  namespace: r.namespace, name: r.name, uid: r.uid, tier: r.tier, layer: r.layer, priority: r.priority, qosClass: r.qosClass, reason: r.reason, hint: r.hint,
 });
 
 export function layerView(l: LayerPlan): LayerView {
@@ -151,8 +151,11 @@ const moveMessage = (m: TierMove): TierMoveMessage => ({ namespace: m.namespace,
 
 const warningMessage = (w: PlanWarning): PlanWarningMessage => ({ code: w.code, tier: orUndefined(w.tier), message: w.message });
 
+/** `placement` only in hints placement, as in the view: a cgroup-placement client sees no new field. */
 export function statusMessage(s: AgentStatus): AgentStatusMessage {
-  return { node: s.node, state: s.state, message: s.message, generation: orUndefined(s.generation), sha256: orUndefined(s.sha256), warnings: s.warnings.map(warningMessage) };
+  const message: AgentStatusMessage = { node: s.node, state: s.state, message: s.message, generation: orUndefined(s.generation), sha256: orUndefined(s.sha256), warnings: s.warnings.map(warningMessage) };
+  if (s.placement !== undefined) message.placement = placementView(s.placement);
+  return message;
 }
 
 export function summaryMessage(v: GenerationSummaryView): GenerationSummaryMessage {
@@ -165,7 +168,7 @@ export function generationMessage(v: GenerationView): GenerationMessage {
     createdAt: v.createdAt,
     sha256: v.sha256,
     configJson: v.configJson,
-    assignments: v.assignments.map((r) => ({ ...r })),
+    assignments: v.assignments.map((r) => ({ ...r, hint: orUndefined(r.hint) })),
     layers: v.layers.map((l) => ({
       ...l,
       tier: orUndefined(l.tier),

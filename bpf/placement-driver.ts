@@ -29,6 +29,7 @@ import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import { plan, type Plan } from '../core/plan.ts';
 import type { PodInfo } from '../core/types.ts';
 import { containerCgroupName, parseLayerStats } from './guest.ts';
+import { BASELINE_KINDS, CHURN_KINDS, podObject, type PodKind } from './placement-pods.ts';
 
 const PIN = DEFAULT_TASK_HINT_MAP;
 const CG = '/sys/fs/cgroup';
@@ -47,43 +48,16 @@ const base = defaultPolicy();
 const policy: Policy = { ...base, node: { ...base.node, placement: 'hints' } };
 const node = nodeFromObject({ kind: 'Node', metadata: { name: 'vm' }, status: { capacity: { cpu: String(VCPUS) }, allocatable: { cpu: String(VCPUS) } } }, 'placement-driver');
 
-type Qos = 'Guaranteed' | 'Burstable' | 'BestEffort';
-type Cls = 'high' | 'normal' | 'low' | 'background' | null;
-/** The churned kinds: priority 0 of every QoS class, then classed pods of several QoS classes. */
-const KINDS: readonly { kind: string; cls: Cls; qos: Qos }[] = [
-  { kind: 'g0', cls: null, qos: 'Guaranteed' }, { kind: 'b0', cls: null, qos: 'Burstable' }, { kind: 'be0', cls: null, qos: 'BestEffort' },
-  { kind: 'high-b', cls: 'high', qos: 'Burstable' }, { kind: 'high-g', cls: 'high', qos: 'Guaranteed' },
-  { kind: 'low-b', cls: 'low', qos: 'Burstable' }, { kind: 'low-be', cls: 'low', qos: 'BestEffort' },
-  { kind: 'bg-b', cls: 'background', qos: 'Burstable' }, { kind: 'bg-be', cls: 'background', qos: 'BestEffort' },
-  { kind: 'normal-be', cls: 'normal', qos: 'BestEffort' },
-];
-/**
- * Present throughout: High and Normal own CPUs, so their first pod (or one without a CPU limit)
- * arriving or their last leaving would change the config (docs/layers.md "What causes a new
- * generation"); these keep both, and are the hinted pods of the agent-restart phase.
- */
-const BASELINE: readonly { kind: string; cls: Cls; qos: Qos }[] = [
-  { kind: 'base-high', cls: 'high', qos: 'Burstable' }, { kind: 'base-normal', cls: null, qos: 'Burstable' },
-  { kind: 'base-low', cls: 'low', qos: 'Burstable' }, { kind: 'base-bg', cls: 'background', qos: 'Burstable' },
-];
-
-function podOf(name: string, n: number, cls: Cls, qos: Qos): PodInfo {
-  const classes = policy.naming.priorityClasses;
-  const prio = { high: policy.priorityMapping.high, normal: policy.priorityMapping.normal, low: policy.priorityMapping.low, background: policy.priorityMapping.low - 1 };
-  const small = { cpu: '20m', memory: '16Mi' };
-  const resources = qos === 'Guaranteed' ? { requests: small, limits: small } : qos === 'Burstable' ? { requests: small } : {};
-  return podFromObject({
-    kind: 'Pod',
-    metadata: { name, namespace: 'churn', uid: `91ace000-0000-4000-8000-${n.toString(16).padStart(12, '0')}` },
-    spec: { nodeName: 'vm', ...(cls ? { priorityClassName: classes[cls], priority: prio[cls] } : {}), containers: [{ name: 'main', image: 'x', resources }] },
-    status: { phase: 'Running' },
-  }, 'placement-driver');
+function podOf(name: string, n: number, k: PodKind): PodInfo {
+  const obj = podObject(policy, k, { name, namespace: 'churn', nodeName: 'vm', uid: `91ace000-0000-4000-8000-${n.toString(16).padStart(12, '0')}` }, true);
+  return podFromObject({ ...obj, status: { phase: 'Running' } }, 'placement-driver');
 }
 
-const baselinePods = BASELINE.map((b, i) => ({ kind: b.kind, pod: podOf(b.kind, 1000 + i, b.cls, b.qos) }));
+// the baseline pods are also the hinted pods of the agent-restart phase
+const baselinePods = BASELINE_KINDS.map((b, i) => ({ kind: b.kind, pod: podOf(b.kind, 1000 + i, b) }));
 const churnPods = Array.from({ length: CHURN }, (_, i) => {
-  const k = KINDS[i % KINDS.length]!;
-  return { kind: k.kind, pod: podOf(`${k.kind}-${i}`, i + 1, k.cls, k.qos) };
+  const k = CHURN_KINDS[i % CHURN_KINDS.length]!;
+  return { kind: k.kind, pod: podOf(`${k.kind}-${i}`, i + 1, k) };
 });
 
 /** The schedule: when each churned pod starts, gets its new thread, stops. */
@@ -250,7 +224,8 @@ function layerTasks(): Promise<Record<string, number>> {
   });
 }
 
-const threadRows = (pods: readonly Running[]): unknown[] => pods.flatMap((r) => [...r.threads.values()].map((t) => [r.name, r.want.tier, r.want.layerName, t.trigger, t.hintMs, t.placedMs]));
+/** [pod, tier, layer, trigger, hint ms, placed ms, hinted] per thread; hinted: the Placer writes its pod's threads a hint (else a static QoS match places them). */
+const threadRows = (pods: readonly Running[]): unknown[] => pods.flatMap((r) => [...r.threads.values()].map((t) => [r.name, r.want.tier, r.want.layerName, t.trigger, t.hintMs, t.placedMs, r.want.hint !== null]));
 
 /** Every thread of the pods, read once: [pod, tid, hint, live] of the ones not where they must be. */
 async function misplaced(pods: readonly Running[]): Promise<unknown[]> {

@@ -13,7 +13,7 @@ describe('parsePolicy', () => {
   it('the defaults are the spec\'s table', () => {
     const p = defaultPolicy();
     expect(p.priorityMapping).toEqual({ critical: 1_000_000, high: 100_000, normal: 0, low: -100, system: 2_000_000_000, systemToCatchall: true });
-    expect(p.node).toEqual({ reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1, placement: 'cgroup' });
+    expect(p.node).toEqual({ reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1, placement: 'hints' });
     expect(p.naming.priorityClasses.critical).toBe('infera-critical');
     expect(distributionAnnotation(p)).toBe('infera.io/qos-distribution');
     expect(tierClassValue(p, 'low')).toBe(-100);
@@ -106,7 +106,8 @@ slice_us = 1
   it('placement is validated like the other node keys: a string, one of the two', () => {
     expect(problemsOf('[node]\nplacement = true\n')).toEqual(['temper.toml: node.placement: must be one of cgroup, hints (got true)']);
     expect(problemsOf('[node]\nplacement = "Hints"\n')).toEqual(['temper.toml: node.placement: must be one of cgroup, hints (got "Hints")']);
-    expect(parsePolicy('[node]\nplacement = "cgroup"\n', 't')).toEqual(defaultPolicy());
+    expect(parsePolicy('[node]\nplacement = "hints"\n', 't')).toEqual(defaultPolicy());
+    expect(parsePolicy('[node]\nplacement = "cgroup"\n', 't').node.placement).toBe('cgroup');
   });
 
   it('rejects wrong types for tables and values', () => {

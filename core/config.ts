@@ -64,7 +64,7 @@ const DEFAULT_POLICY: Policy = {
   priorityMapping: {
     critical: 1_000_000, high: 100_000, normal: 0, low: -100, system: 2_000_000_000, systemToCatchall: true,
   },
-  node: { reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1, placement: 'cgroup' },
+  node: { reservedCpus: 1, cgroupDriver: 'systemd', threadsPerCore: 1, placement: 'hints' },
   naming: DEFAULT_NAMING,
   webhook: { replaceGlobalDefault: false },
   layers: {},

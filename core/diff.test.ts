@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { node, pod } from '../test/builders.ts';
-import { defaultPolicy } from './config.ts';
+import { parsePolicy } from './config.ts';
 import { diffLayers, tierMoves, unifiedDiff } from './diff.ts';
 import { plan } from './plan.ts';
 
-const policy = defaultPolicy();
+// Per-pod clauses (placement = "cgroup") give diffs in comments and weights as well as sizing.
+const policy = parsePolicy('[node]\nplacement = "cgroup"\n', 't.toml');
 const rows = (p: ReturnType<typeof plan>) => p.pods.map((x) => ({ namespace: x.pod.namespace, name: x.pod.name, uid: x.pod.uid, tier: x.assignment.tier }));
 
 describe('diffLayers and tierMoves', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { node, pod, uidOf } from '../test/builders.ts';
-import { defaultPolicy, parsePolicy } from './config.ts';
+import { parsePolicy } from './config.ts';
 import type { Policy } from './config.ts';
 import { explainPod } from './explain.ts';
 import { classifyPods, plan } from './plan.ts';
@@ -21,7 +21,7 @@ function matchLine(policy: Policy, target: PodInfo, pods: readonly PodInfo[], cp
 
 describe('explain: what places the pod', () => {
   it('cgroup placement: the pod\'s own clause, as before', () => {
-    expect(matchLine(defaultPolicy(), critical, [critical], '8')).toBe('CgroupPrefix kubepods.slice/kubepods-pod00000000_0000_4000_8000_000000000001.slice/ (systemd driver)');
+    expect(matchLine(parsePolicy('[node]\nplacement = "cgroup"\n', 't.toml'), critical, [critical], '8')).toBe('CgroupPrefix kubepods.slice/kubepods-pod00000000_0000_4000_8000_000000000001.slice/ (systemd driver)');
   });
 
   it('hints: a pod at its QoS default is placed by the static match', () => {

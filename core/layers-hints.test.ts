@@ -143,7 +143,7 @@ describe('hints: the config changes only when it must (docs/layers.md "What caus
   });
 
   it('each is a new generation in cgroup placement (the per-pod clauses)', () => {
-    const cgroup = parsePolicy('', 't');
+    const cgroup = parsePolicy('[node]\nplacement = "cgroup"\n', 't');
     expect(plan(cgroup, node('node-1', '8'), [...base, bestEffort()]).configJson).not.toBe(plan(cgroup, node('node-1', '8'), base).configJson);
   });
 

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { node, pod, uidOf } from '../test/builders.ts';
-import { defaultPolicy, parsePolicy } from './config.ts';
+import { parsePolicy } from './config.ts';
+import type { Policy } from './config.ts';
 import { LAYER_DEFAULTS, podCgroupPath, podsCgroupRegex } from './layers.ts';
 import type { LayerPlan } from './layers.ts';
 import { plan } from './plan.ts';
 import type { PodInfo } from './types.ts';
 
-const policy = defaultPolicy();
+// This file covers the per-pod clauses of `placement = "cgroup"`; core/layers-hints.test.ts covers the default, hints.
+const cgroupPolicy = (toml = ''): Policy => parsePolicy(toml.startsWith('[node]\n') ? toml.replace('[node]\n', '[node]\nplacement = "cgroup"\n') : `[node]\nplacement = "cgroup"\n${toml}`, 't');
+const policy = cgroupPolicy();
 const layer = (layers: readonly LayerPlan[], name: string): LayerPlan => {
   const l = layers.find((x) => x.name === name);
   if (l === undefined) throw new Error(`no layer ${name}`);
@@ -68,7 +71,7 @@ describe('renderLayers: order and presence', () => {
     expect(props('background')).toEqual(['Open', false, false, false, 5000]);
   });
   it('per-layer overrides from the config', () => {
-    const custom = parsePolicy('[layers.normal]\nslice_us = 15000\nutil_range = [0.5, 0.7]\npreempt = true\n[layers.background]\nslice_us = 2000\n', 't');
+    const custom = cgroupPolicy('[layers.normal]\nslice_us = 15000\nutil_range = [0.5, 0.7]\npreempt = true\n[layers.background]\nslice_us = 2000\n');
     const layers = plan(custom, node(), [pod({ cpu: '1' }), pod({})]).layers;
     expect(layer(layers, 'normal')).toMatchObject({ sliceUs: 15000, utilRange: [0.5, 0.7], preempt: true });
     expect(layer(layers, 'background').sliceUs).toBe(2000);
@@ -90,7 +93,7 @@ describe('renderLayers: sizing', () => {
     expect(l.notes[0]).toMatch(/^fenced at its requests \(1 CPU\): a pod without a CPU limit/);
   });
   it('Critical whole cores follow threads_per_core', () => {
-    const smt = parsePolicy('[node]\nthreads_per_core = 2\n', 't');
+    const smt = cgroupPolicy('[node]\nthreads_per_core = 2\n');
     const l = layer(plan(smt, node('node-1', '16'), [critical('3')]).layers, 'critical');
     expect(l.cpusRange).toEqual([4, 4]); // 3 CPUs → 2 cores → 4 hardware threads
   });
@@ -158,7 +161,7 @@ describe('renderLayers: sizing', () => {
       expect(p.warnings.map((w) => [w.code, w.tier])).toEqual([['node-too-small', null], ['critical-demoted', 'critical'], ['tier-unowned', 'normal']]);
     });
     it('SMT: one whole core (both threads) stays unowned; Grouped tiers are counted in whole cores', () => {
-      const smt = parsePolicy('[node]\nthreads_per_core = 2\n', 't');
+      const smt = cgroupPolicy('[node]\nthreads_per_core = 2\n');
       const p = plan(smt, node('node-1', '8'), [critical('1'), pod({ className: 'h', priority: 100_000, cpu: '1' }), pod({ cpu: '3' })]);
       // 4 cores: Critical 1 core (2 CPUs), High 1 CPU = 1 core, Normal would need 2 cores but 1 is left
       expect(layer(p.layers, 'critical').cpusRange).toEqual([2, 2]);
@@ -167,17 +170,17 @@ describe('renderLayers: sizing', () => {
       expect(p.warnings.map((w) => [w.code, w.tier])).toEqual([['minimum-clamped', 'normal']]);
     });
     it('SMT, 2 cores: Critical is fenced on one core, the other core stays unowned', () => {
-      const smt = parsePolicy('[node]\nthreads_per_core = 2\n', 't');
+      const smt = cgroupPolicy('[node]\nthreads_per_core = 2\n');
       const p = plan(smt, node('node-1', '4'), [critical('2')]);
       expect(layer(p.layers, 'critical')).toMatchObject({ kind: 'Confined', cpusRange: [2, 2] });
       expect(plan(smt, node('node-1', '2'), [critical('1')]).warnings.map((w) => w.code)).toEqual(['node-too-small', 'critical-demoted']);
     });
     it('reserved_cpus keeps more CPUs unowned, in whole cores', () => {
-      const two = parsePolicy('[node]\nreserved_cpus = 2\n', 't');
+      const two = cgroupPolicy('[node]\nreserved_cpus = 2\n');
       const p = plan(two, node('node-1', '3'), [critical('1'), normalPod()]);
       expect(layer(p.layers, 'critical').cpusRange).toEqual([1, 1]);
       expect(layer(p.layers, 'shared').kind).toBe('Open');
-      const zero = parsePolicy('[node]\nreserved_cpus = 0\n', 't');
+      const zero = cgroupPolicy('[node]\nreserved_cpus = 0\n');
       const one = critical('1');
       expect(plan(zero, node('node-1', '2'), [one]).configJson).toBe(plan(policy, node('node-1', '2'), [one]).configJson); // one core stays unowned whatever the value
     });

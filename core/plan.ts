@@ -41,21 +41,20 @@ export interface TierRow {
   readonly qosClass: QosClass;
   readonly reason: string;
   /**
-   * The task hint the agent writes for the pod's threads, null when the static QoS match places
-   * it. Present only with `placement = "hints"`, so the rows of `cgroup` placement are exactly
-   * what they were before hints existed.
+   * The task hint the agent writes for the pod's threads, or null when the config's own matches
+   * place the pod: its static QoS match (or the catch-all) with `placement = "hints"`, its pod
+   * clause with `placement = "cgroup"`, where no pod is hinted.
    */
-  readonly hint?: number | null;
+  readonly hint: number | null;
 }
 
-/** A pod's row (TierRow) from its classification; `hint` only when placement uses hints. */
+/** A pod's row (TierRow) from its classification. */
 export function tierRowOf(p: PlacedPod): TierRow {
   const a = p.assignment;
-  const row: TierRow = {
+  return {
     namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, tier: a.tier, layer: a.layer,
-    priority: a.priority, qosClass: a.qosClass, reason: a.reason,
+    priority: a.priority, qosClass: a.qosClass, reason: a.reason, hint: a.hint,
   };
-  return a.placedBy === 'qos-fallback' || a.placedBy === 'task-hint' ? { ...row, hint: a.hint } : row;
 }
 
 /** One tier's entry in the node annotation. */

@@ -6,6 +6,7 @@ import { UnresolvedPriorityError } from './errors.ts';
 import { exclusionOf, knownClasses, tierOf } from './tier.ts';
 
 const policy = defaultPolicy();
+const cgroupPlacement = parsePolicy('[node]\nplacement = "cgroup"\n', 't.toml');
 const known = knownClasses(policy, []);
 const classify = (p: Parameters<typeof pod>[0], pol: Policy = policy) => tierOf(pol, pod(p), knownClasses(pol, []));
 
@@ -73,10 +74,11 @@ describe('QoS defaults for pods without a class (spec table 2)', () => {
 });
 
 describe('system and Temper pods', () => {
-  it('priority at or above the system threshold goes to the catch-all as tier system', () => {
+  it('priority at or above the system threshold is tier system, in the node-critical layer (the catch-all with placement = "cgroup")', () => {
     for (const [priority, className] of [[2_000_001_000, 'system-node-critical'], [2_000_000_000, 'system-cluster-critical']] as const) {
       const a = classify({ priority, className });
-      expect([a.tier, a.layer, a.rule]).toEqual(['system', 'catchall', 'system-priority']);
+      expect([a.tier, a.layer, a.rule]).toEqual(['system', 'nodecritical', 'system-priority']);
+      expect(classify({ priority, className }, cgroupPlacement).layer).toBe('catchall');
     }
     expect(classify({ priority: 1_999_999_999, className: 'x' }).tier).toBe('critical');
   });
@@ -143,9 +145,10 @@ describe('placement = "hints": the task hint of each pod (core/hints.ts)', () =>
     expect(a).toMatchObject({ qosClass: qos, tier, layer, hint, placedBy: hint === null ? 'qos-fallback' : 'task-hint' });
   });
 
-  it('cgroup placement (the default) never hints and keeps node-critical pods in the catch-all', () => {
-    expect(classify({ className: 'infera-critical', priority: 1_000_000 })).toMatchObject({ hint: null, placedBy: 'pod-cgroup' });
-    expect(classify({ className: 'system-node-critical', priority: 2_000_001_000 })).toMatchObject({ layer: 'catchall', hint: null, placedBy: 'catch-all' });
+  it('hints is the default; cgroup placement never hints and keeps node-critical pods in the catch-all', () => {
+    expect(classify({ className: 'infera-critical', priority: 1_000_000 })).toMatchObject({ hint: 2, placedBy: 'task-hint' });
+    expect(classify({ className: 'infera-critical', priority: 1_000_000 }, cgroupPlacement)).toMatchObject({ hint: null, placedBy: 'pod-cgroup' });
+    expect(classify({ className: 'system-node-critical', priority: 2_000_001_000 }, cgroupPlacement)).toMatchObject({ layer: 'catchall', hint: null, placedBy: 'catch-all' });
   });
 
   it('with system_to_catchall = false node-critical pods are Critical and hinted as such', () => {

@@ -31,10 +31,14 @@ describe('tiers --from-file', () => {
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.out) as Record<string, unknown>[];
     expect(rows).toHaveLength(10); // 11 pods in the file, one Succeeded
-    for (const row of rows) expect(Object.keys(row)).toEqual(['namespace', 'name', 'uid', 'tier', 'layer', 'priority', 'qosClass', 'reason']);
-    expect(rows.find((x) => x.name === 'payments-api-0')).toMatchObject({ tier: 'critical', layer: 'critical', priority: 1000000, qosClass: 'Guaranteed' });
-    expect(rows.find((x) => x.name === 'kube-proxy-x7k2p')).toMatchObject({ tier: 'system', layer: 'catchall' });
-    expect(rows.find((x) => x.name === 'temper-agent-q9w8e')).toMatchObject({ tier: 'system', layer: 'system' });
+    for (const row of rows) expect(Object.keys(row)).toEqual(['namespace', 'name', 'uid', 'tier', 'layer', 'priority', 'qosClass', 'reason', 'hint']);
+    expect(rows.find((x) => x.name === 'payments-api-0')).toMatchObject({ tier: 'critical', layer: 'critical', priority: 1000000, qosClass: 'Guaranteed', hint: 2 });
+    expect(rows.find((x) => x.name === 'kube-proxy-x7k2p')).toMatchObject({ tier: 'system', layer: 'nodecritical', hint: 7 });
+    expect(rows.find((x) => x.name === 'temper-agent-q9w8e')).toMatchObject({ tier: 'system', layer: 'system', hint: 1 });
+    // placement = "cgroup": the pod clauses place every pod, so no row has a hint
+    const cgroup = JSON.parse((await run('tiers', '--from-file', PODS, '-o', 'json', '--config', file('cgroup.toml', '[node]\nplacement = "cgroup"\n'))).out) as Record<string, unknown>[];
+    expect(cgroup.map((x) => x.hint)).toEqual(rows.map(() => null));
+    expect(cgroup.find((x) => x.name === 'kube-proxy-x7k2p')).toMatchObject({ tier: 'system', layer: 'catchall' });
   });
   it('table, wide and yaml output; -n and --node filter', async () => {
     const table = await run('tiers', '--from-file', PODS, '-n', 'analytics');
@@ -42,7 +46,7 @@ describe('tiers --from-file', () => {
     expect(table.out).toContain('nightly-report-29xyz');
     expect(table.out).not.toContain('payments');
     const wide = await run('tiers', '--from-file', PODS, '-o', 'wide', '--node', 'worker-2');
-    expect(wide.out.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+TIER\s+LAYER\s+PRIORITY\s+QOS\s+UID\s+REASON$/);
+    expect(wide.out.split('\n')[0]).toMatch(/^NAMESPACE\s+NAME\s+TIER\s+LAYER\s+PRIORITY\s+QOS\s+HINT\s+UID\s+REASON$/);
     expect(wide.out.trim().split('\n')).toHaveLength(2);
     const yaml = await run('tiers', '--from-file', PODS, '-o', 'yaml', '-n', 'media');
     expect(yaml.out).toContain('tier: background');
@@ -82,13 +86,14 @@ describe('render and distribution', () => {
     const r = await run('render', '--node', NODE, '--pods', PODS);
     expect(r.code).toBe(0);
     const cfg = JSON.parse(r.out) as { name: string; matches: unknown }[];
-    expect(cfg.map((l) => l.name)).toEqual(['system', 'critical', 'high', 'normal', 'low', 'background', 'catchall']);
+    expect(cfg.map((l) => l.name)).toEqual(['system', 'nodecritical', 'critical', 'high', 'low', 'normal', 'background', 'catchall']); // hints order (docs/layers.md)
     expect(cfg.at(-1)?.matches).toEqual([[]]);
     expect(r.out).not.toContain('frontend'); // worker-2's pod is not on worker-1
   });
   it('--cgroup-driver overrides the config', async () => {
     const r = await run('render', '--node', NODE, '--pods', PODS, '--cgroup-driver', 'cgroupfs');
-    expect(r.out).toContain('"CgroupPrefix": "kubepods/pod7f9c2a10-4b1e-4c51-9a77-1d2e3f405a01/"');
+    expect(r.out).toContain('"CgroupPrefix": "kubepods/burstable/"');
+    expect(r.out).not.toContain('kubepods.slice');
     expect((await run('render', '--node', NODE, '--pods', PODS, '--cgroup-driver', 'docker')).code).toBe(2);
   });
   it('distribution prints the compact annotation value', async () => {
@@ -97,7 +102,7 @@ describe('render and distribution', () => {
   });
   it('warns on stderr when the node cannot guarantee a tier; stdout stays the exact config', async () => {
     const g = join(repo, 'test/golden/two-cpu-fence');
-    const r = await run('render', '--node', join(g, 'node.yaml'), '--pods', join(g, 'pods.yaml'));
+    const r = await run('render', '--node', join(g, 'node.yaml'), '--pods', join(g, 'pods.yaml'), '--config', join(g, 'config.toml'));
     expect(r.code).toBe(0);
     expect(r.out).toBe(readFileSync(join(g, 'want.layered.json'), 'utf8'));
     expect(r.err).toBe('warning: [tier-unowned] Normal owns no CPU and runs in the shared layer with the other tiers that own none and with Low and Background, on the unowned CPUs: no core is left for it to own (edge-1: 2 CPUs, 1 core may be owned, 1 core always unowned (node.reserved_cpus = 1), all held by higher tiers)\n');

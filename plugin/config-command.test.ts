@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRouter } from '../agent/api.ts';
 import { GenerationStore, KEPT_GENERATIONS } from '../agent/generations.ts';
 import type { AgentStatus } from '../agent/views.ts';
-import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
-import { node, pod, threePlans, uidOf } from '../test/builders.ts';
+import { cgroupPolicy, node, pod, threePlans, uidOf } from '../test/builders.ts';
 import { main } from './cli.ts';
 import { agentPodName, onlyNodeName } from './agent-client.ts';
 import { formatDiff } from './config-command.ts';
 
-const policy = defaultPolicy();
+const policy = cgroupPolicy();
 const worker = node('worker-1', '8');
 const { plans, at } = threePlans();
 

@@ -44,13 +44,11 @@ export function formatTierRows(rows: readonly TierRow[], format: OutputFormat, v
   const names = kinds.size > 1 ? resources : rows.map((r) => r.name);
   const wide = format === 'wide';
   const { showNamespace } = view;
-  // Rows carry a hint only with `placement = "hints"`; `-` is a pod the static QoS match places.
-  const hinted = wide && rows.some((r) => r.hint !== undefined);
-  const head = [...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'TIER', 'LAYER', 'PRIORITY', 'QOS', ...(hinted ? ['HINT'] : []), ...(wide ? ['UID', 'REASON'] : [])];
+  // HINT `-`: the config's own matches place the pod (an agent older than the field sends none).
+  const head = [...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'TIER', 'LAYER', 'PRIORITY', 'QOS', ...(wide ? ['HINT', 'UID', 'REASON'] : [])];
   const body = rows.map((r, i) => [
     ...(showNamespace ? [r.namespace] : []), names[i] ?? r.name, r.tier, r.layer, String(r.priority), r.qosClass,
-    ...(hinted ? [r.hint === undefined || r.hint === null ? '-' : String(r.hint)] : []),
-    ...(wide ? [r.uid, r.reason] : []),
+    ...(wide ? [r.hint === undefined || r.hint === null ? '-' : String(r.hint), r.uid, r.reason] : []),
   ]);
   const table = plainTable(head, body);
   return view.noHeaders === true ? table.slice(table.indexOf('\n') + 1) : table;

@@ -84,10 +84,13 @@ describe('agent behind an apiserver answering 429 and 500 for a while', () => {
     proxy = await startFaultProxy(cp.kc);
     const kubeconfig = join(dir, 'agent.kubeconfig');
     writeFileSync(kubeconfig, proxy.kubeconfig(), { mode: 0o600 });
+    // Per-pod clauses: each pod change below is a generation, so restarts can be counted
+    // against them (with the default, hints, these priority-0 pods change no config).
+    writeFileSync(join(dir, 'cgroup.toml'), '[node]\nplacement = "cgroup"\n');
     child = spawn(process.execPath, [join(repo, 'agent', 'main.ts'),
-      '--kubeconfig', kubeconfig, '--node', cp.nodeName,
+      '--kubeconfig', kubeconfig, '--node', cp.nodeName, '--config', join(dir, 'cgroup.toml'),
       '--scx-binary', process.execPath, '--scx-arg', join(repo, 'test', 'fixtures', 'fake-scx.ts'),
-      '--state-dir', join(dir, 'state'), '--sched-ext-dir', sysfs,
+      '--state-dir', join(dir, 'state'), '--sched-ext-dir', sysfs, '--task-hint-map', join(dir, 'hints'),
       '--grpc-address', `unix://${join(dir, 'agent.sock')}`, '--http-port', '0', '--stop-scheduler-on-exit'],
     { env: { ...process.env, FAKE_SCX_DIR: dir, FAKE_SCX_SCHED_EXT: sysfs }, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.setEncoding('utf8');

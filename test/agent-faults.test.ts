@@ -11,14 +11,16 @@ import { CoreV1Api, PatchStrategy, SchedulingV1Api, type V1Pod, setHeaderOptions
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
 import { jsonLogger } from '../adapters/log.ts';
-import { defaultPolicy } from '../core/config.ts';
 import { agentNodeAnnotations } from '../core/install-objects.ts';
 import { type ControlPlane, startControlPlane } from '../dev/controlplane/controlplane.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
+import { cgroupPolicy } from './builders.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temper-faults-'));
 const sysfs = join(dir, 'sched_ext');
-const policy = defaultPolicy();
+// Per-pod clauses (placement = "cgroup"): every pod event below is a new generation and a scheduler
+// restart, which is what these tests exercise; test/agent-hints.test.ts runs the default, hints.
+const policy = cgroupPolicy();
 const [distributionKey, statusKey] = agentNodeAnnotations(policy) as [string, string];
 let cp: ControlPlane;
 let agent: Agent;
@@ -66,6 +68,8 @@ describe('agent under faults', () => {
         binary: process.execPath, args: [join(import.meta.dirname, 'fixtures', 'fake-scx.ts')], stateDir: join(dir, 'state'), schedExtDir: sysfs,
         backoffMs: 200, maxBackoffMs: 2000, stableAfterMs: 3000,
       },
+      // placement "hints" (the default) with the fake scheduler: its map pin's directory, not the host's bpffs
+      hints: { mapPin: join(dir, 'hints') },
       log: jsonLogger('agent', (l) => { logs += l; }),
       debounceMs: 50, maxDelayMs: 300, publishIntervalMs: 200,
       resilience: { backoffMs: 200, maxBackoffMs: 1000, staleAfterMs: 60_000 },

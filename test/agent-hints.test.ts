@@ -68,6 +68,7 @@ function setThreads(uid: string, qos: 'Burstable' | 'BestEffort', tids: number[]
 describe('node agent, placement = "hints"', () => {
   beforeAll(async () => {
     fakeSchedExt(dir, sysfs);
+    mkdirSync(join(dir, 'bpf')); // the bpffs mount: the agent makes only the pin's own directory
     await createTestNode(core, nodeName);
     await ensureNamespace(kc, ns);
     await installPriorityClasses(kc, policy);

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, SchedulingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
-import { defaultPolicy } from '../core/config.ts';
 import { jsonLogger } from '../adapters/log.ts';
 import { type ControlPlane, startControlPlane } from '../dev/controlplane/controlplane.ts';
 import { type WatchedClasses, watchClasses } from '../webhook/classes.ts';
+import { cgroupPolicy } from './builders.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'temper-outage-'));
 const sysfs = join(dir, 'sched_ext');
@@ -41,8 +41,10 @@ describe('agent through an apiserver outage', () => {
     process.env.FAKE_SCX_SCHED_EXT = sysfs;
     cp = await startControlPlane({ controllers: false, nodeName: 'outage-node' });
     agent = new Agent({
-      kc: cp.kc, nodeName: cp.nodeName, policy: defaultPolicy(),
+      kc: cp.kc, nodeName: cp.nodeName, policy: cgroupPolicy(), // per-pod clauses: each pod event below is a generation
       scheduler: { binary: process.execPath, args: [join(import.meta.dirname, 'fixtures', 'fake-scx.ts')], stateDir: join(dir, 'state'), schedExtDir: sysfs },
+      // placement "hints" (the default) with the fake scheduler: its map pin's directory, not the host's bpffs
+      hints: { mapPin: join(dir, 'hints') },
       log: jsonLogger('agent', (l) => { logs += l; }),
       debounceMs: 50, maxDelayMs: 300, publishIntervalMs: 200,
       resilience: { backoffMs: 200, maxBackoffMs: 1000, staleAfterMs: 60_000 },

@@ -47,7 +47,7 @@ describe('temper-agent process', () => {
     child = spawn(process.execPath, [join(repo, 'agent', 'main.ts'),
       '--kubeconfig', kubeconfig, '--node', nodeName, '--config', configPath,
       '--scx-binary', process.execPath, '--scx-arg', join(repo, 'test', 'fixtures', 'fake-scx.ts'),
-      '--state-dir', join(dir, 'state'), '--sched-ext-dir', sysfs,
+      '--state-dir', join(dir, 'state'), '--sched-ext-dir', sysfs, '--task-hint-map', join(dir, 'hints'),
       '--grpc-address', `unix://${socket}`, '--http-port', '0', '--stop-scheduler-on-exit'],
     { env: { ...process.env, FAKE_SCX_DIR: dir, FAKE_SCX_SCHED_EXT: sysfs }, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.setEncoding('utf8');
@@ -78,11 +78,13 @@ describe('temper-agent process', () => {
       const p = await (await fetch(`${url}/api/v1/pods`)).json() as { name: string; tier: string; layer: string }[];
       return p.length === 2 ? p : undefined;
     });
-    expect(pods.map((p) => [p.name, p.tier, p.layer]).sort()).toEqual([[`p-${suffix}`, 'system', 'catchall'], [`q-${suffix}`, 'normal', 'normal']]);
+    expect(pods.map((p) => [p.name, p.tier, p.layer]).sort()).toEqual([[`p-${suffix}`, 'system', 'nodecritical'], [`q-${suffix}`, 'normal', 'normal']]);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/temper_agent_generations_total [1-9]/);
     expect(metrics).toContain('temper_agent_enforcement_state{state="enforcing"} 1');
     expect(metrics).toContain('temper_agent_pods{tier="normal"} 1');
+    // placement "hints" (the default): the node-critical pod p is hinted; no helper runs before the map exists
+    expect(metrics).toContain('temper_agent_misplaced_threads');
   });
 
   it('answers GetLayeredConfig on a 0600 unix socket', async () => {
@@ -95,7 +97,7 @@ describe('temper-agent process', () => {
     client.close();
     const api = await (await fetch(`${url}/api/v1/config`)).json() as { number: number; sha256: string };
     expect([Number(cfg.number), cfg.sha256]).toEqual([api.number, api.sha256]);
-    expect(JSON.parse(cfg.configJson).map((l: { name: string }) => l.name)).toEqual(['system', 'normal', 'catchall']);
+    expect(JSON.parse(cfg.configJson).map((l: { name: string }) => l.name)).toEqual(['system', 'nodecritical', 'low', 'normal', 'background', 'catchall']); // placement "hints", the default
   });
 
   it('kubectl temper config reaches it', async () => {

@@ -37,6 +37,8 @@ async function startAgent(nodeName: string, o: { publishIntervalMs?: number; hea
   const agent = new Agent({
     kc, nodeName, policy, log: silentLogger, debounceMs: 50, maxDelayMs: 200, ...o,
     scheduler: { binary: '/bin/sh', args: [fake], stateDir: join(dir, nodeName, 'state'), schedExtDir: sysfs, stopTimeoutMs: 1000, backoffMs: 200 },
+    // placement "hints" (the default) with the fake scheduler: its map pin's directory, not the host's bpffs
+    hints: { mapPin: join(join(dir, nodeName), 'hints') },
     resilience: { backoffMs: 200, maxBackoffMs: 1000 },
   });
   agents.push(agent);

@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
-import { defaultPolicy } from '../core/config.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import { parseNodeReport } from '../core/node-report.ts';
 import { plan } from '../core/plan.ts';
@@ -16,11 +15,14 @@ import { jsonLogger } from '../adapters/log.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 import { createTestNode, fakeSchedExt, fakeScxRuns, until } from './agent-wait.ts';
+import { cgroupPolicy } from './builders.ts';
 
 const kc = new KubeConfig();
 kc.loadFromFile(inject('kubeconfig'));
 const core = kc.makeApiClient(CoreV1Api);
-const policy = defaultPolicy();
+// Per-pod clauses (placement = "cgroup"): every pod event below is a new generation and a scheduler
+// restart, which is what these tests exercise; test/agent-hints.test.ts runs the default, hints.
+const policy = cgroupPolicy();
 const suffix = randomBytes(3).toString('hex');
 const nodeName = `agent-node-${suffix}`;
 const ns = `agent-${suffix}`;
@@ -56,6 +58,8 @@ describe('node agent on a real control plane', () => {
     agent = new Agent({
       kc, nodeName, policy,
       scheduler: { binary: process.execPath, args: [fake], stateDir: join(dir, 'state'), schedExtDir: sysfs, stopTimeoutMs: 1000, backoffMs: 200 },
+      // placement "hints" (the default) with the fake scheduler: its map pin's directory, not the host's bpffs
+      hints: { mapPin: join(dir, 'hints') },
       log: jsonLogger('agent', (l) => { logs += l; }),
       debounceMs: 100, maxDelayMs: 500, publishIntervalMs: 200,
       resilience: { backoffMs: 200, maxBackoffMs: 1000 },

@@ -1,5 +1,6 @@
 /** Test builders: Kubernetes-shaped pod/node objects, parsed through core's real edge parser. */
-import { defaultPolicy, parsePolicy } from '../core/config.ts';
+import { parsePolicy } from '../core/config.ts';
+import type { Policy } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
@@ -82,11 +83,19 @@ export function node(name = 'node-1', cpu = '8'): NodeInfo {
 }
 
 /**
+ * The per-pod clauses of `placement = "cgroup"`, where every pod change is a new generation
+ * (the default, hints, renders the same config for most of them): for tests of generations.
+ */
+export function cgroupPolicy(): Policy {
+  return parsePolicy('[node]\nplacement = "cgroup"\n', 'cgroup.toml');
+}
+
+/**
  * One node's plans over time, for generation tests: two pods; then a Critical `db`; then `api`
  * re-tiered to High and `db` grown. `at(i)` is the i-th generation's time.
  */
 export function threePlans(): { plans: Plan[]; at: (minute: number) => Date } {
-  const policy = defaultPolicy();
+  const policy = cgroupPolicy();
   const worker = node('worker-1', '8');
   const api = pod({ name: 'api', namespace: 'shop', uid: uidOf(1), node: 'worker-1', qos: 'Burstable', cpu: '500m' });
   const batch = pod({ name: 'batch', namespace: 'jobs', uid: uidOf(2), node: 'worker-1', qos: 'BestEffort' });

@@ -80,7 +80,7 @@ function customValues(): Values {
   return {
     config: {
       priority_mapping: { critical: 500000, high: 50000, normal: 10, low: -200, system: 1000000000, system_to_catchall: true },
-      node: { reserved_cpus: 2, cgroup_driver: 'cgroupfs', threads_per_core: 2 },
+      node: { reserved_cpus: 2, cgroup_driver: 'cgroupfs', threads_per_core: 2, placement: 'cgroup' },
       naming: {
         annotation_prefix: `t${suffix}.example.io`,
         priority_classes: { critical: `c${suffix}-critical`, high: `c${suffix}-high`, normal: `c${suffix}-normal`, low: `c${suffix}-low`, background: `c${suffix}-background` },
@@ -189,7 +189,7 @@ describe('helm chart: lint, template and schema', () => {
     expect(JSON.parse(vap.spec.variables.find((v) => v.name === 'temperKeys')?.expression ?? '')).toEqual(agentNodeAnnotations(policy));
   });
 
-  it('placement "hints": the agent gets hostPID and the host\'s /sys/fs/bpf, nothing else; "cgroup" renders as without the key', async () => {
+  it('placement "hints" (the default): the agent gets hostPID and the host\'s /sys/fs/bpf, which "cgroup" drops, nothing else differs; a bad value fails', async () => {
     const node = { reserved_cpus: 1, cgroup_driver: 'systemd', threads_per_core: 1 };
     const raw = async (values: Values): Promise<string> => {
       const r = await run(helmBin, ['template', 'temper', chart, '--namespace', 'temper-system', '-f', valuesFile(values)]);
@@ -198,10 +198,12 @@ describe('helm chart: lint, template and schema', () => {
         // the generated certificate's expiry is the render's second: two renders may differ by one
         .replace(/(certificate-expires: ).*$/gm, '$1<expiry>');
     };
-    expect(await raw({ config: { node: { ...node, placement: 'cgroup' } } })).toBe(await raw({}));
-    const docs = await template({ config: { node: { ...node, placement: 'hints' } } });
+    expect(await raw({ config: { node: { ...node, placement: 'hints' } } })).toBe(await raw({}));
+    const docs = await template({});
     expect(configOf(docs).node.placement).toBe('hints');
-    const base = one<V1DaemonSet>(await template({}), 'DaemonSet').spec?.template.spec;
+    const cgroup = await template({ config: { node: { ...node, placement: 'cgroup' } } });
+    expect(configOf(cgroup).node.placement).toBe('cgroup');
+    const base = one<V1DaemonSet>(cgroup, 'DaemonSet').spec?.template.spec;
     const pod = one<V1DaemonSet>(docs, 'DaemonSet').spec?.template.spec;
     expect(pod?.hostPID).toBe(true);
     expect(pod?.volumes?.filter((v) => !base?.volumes?.some((b) => b.name === v.name))).toEqual([{ name: 'bpffs', hostPath: { path: '/sys/fs/bpf', type: 'Directory' } }]);
@@ -217,7 +219,8 @@ describe('helm chart: lint, template and schema', () => {
     const c = pod?.containers[0];
     expect(pod?.containers).toHaveLength(1);
     // No host network: the API is on the pod's loopback, the kubelet probes a probes-only port.
-    expect([pod?.hostNetwork, pod?.hostPID ?? false, pod?.hostIPC ?? false]).toEqual([false, false, false]);
+    // The host PID namespace is placement "hints"' (task hints are keyed by host TID).
+    expect([pod?.hostNetwork, pod?.hostPID ?? false, pod?.hostIPC ?? false]).toEqual([false, true, false]);
     expect(pod?.dnsPolicy).toBeUndefined();
     expect(c?.securityContext).toEqual({
       privileged: false, capabilities: { drop: ['ALL'], add: ['BPF', 'PERFMON', 'SYS_ADMIN'] },
@@ -226,9 +229,9 @@ describe('helm chart: lint, template and schema', () => {
     const mounts = Object.fromEntries((c?.volumeMounts ?? []).map((m) => [m.mountPath, [m.readOnly ?? false, m.recursiveReadOnly ?? null]]));
     // Only BTF and sched_ext from /sys/kernel (not debugfs, tracefs or securityfs under it), read-only all the way down.
     const ro = [true, 'IfPossible'];
-    expect(mounts).toEqual({ '/etc/temper': [true, null], '/sys/fs/cgroup': ro, '/sys/kernel/btf': ro, '/sys/kernel/sched_ext': ro, '/boot': ro, '/run/temper': [false, null], '/var/run/scx': [false, null] });
+    expect(mounts).toEqual({ '/etc/temper': [true, null], '/sys/fs/cgroup': ro, '/sys/kernel/btf': ro, '/sys/kernel/sched_ext': ro, '/boot': ro, '/run/temper': [false, null], '/var/run/scx': [false, null], '/sys/fs/bpf': [false, null] });
     const hostPaths = (pod?.volumes ?? []).filter((v) => v.hostPath !== undefined).map((v) => v.hostPath?.path);
-    expect(hostPaths).toEqual(['/sys/fs/cgroup', '/sys/kernel/btf', '/sys/kernel/sched_ext', '/boot', '/run/temper', '/var/run/scx']);
+    expect(hostPaths).toEqual(['/sys/fs/cgroup', '/sys/kernel/btf', '/sys/kernel/sched_ext', '/boot', '/run/temper', '/var/run/scx', '/sys/fs/bpf']);
     const older = one<V1DaemonSet>(await template({ agent: { recursiveReadOnly: '' } }), 'DaemonSet');
     expect(older.spec?.template.spec?.containers[0]?.volumeMounts?.some((m) => m.recursiveReadOnly !== undefined)).toBe(false);
     expect(c?.command).toEqual(['node', '--max-semi-space-size=1', '--optimize-for-size', '/opt/temper/agent/main.ts']);

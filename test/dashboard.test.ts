@@ -13,6 +13,7 @@ import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } fr
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultPolicy } from '../core/config.ts';
+import { podCgroupPath } from '../core/layers.ts';
 import { installPriorityClasses } from '../dev/harness/webhook.ts';
 import { ensureNamespace } from '../dev/controlplane/controlplane.ts';
 
@@ -91,18 +92,28 @@ async function openTab(name: string): Promise<void> {
 const markPage = (): Promise<void> => page.evaluate(() => { (globalThis as { temperMark?: boolean }).temperMark = true; });
 const stillMarked = (): Promise<boolean> => page.evaluate(() => (globalThis as { temperMark?: boolean }).temperMark === true);
 
-/** Starts `node agent/main.ts` for the test node; resolves to its HTTP URL. */
-async function startAgent(port: number): Promise<string> {
+/** Starts `node agent/main.ts` for `node` (default the test node), with any extra flags and environment; resolves to its HTTP URL. */
+async function startAgent(port: number, node = nodeName, extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<string> {
   agentLog = '';
   agentProcess = spawn(process.execPath, [join(repo, 'agent', 'main.ts'),
-    '--kubeconfig', kubeconfig, '--node', nodeName,
+    '--kubeconfig', kubeconfig, '--node', node,
     '--scx-binary', process.execPath, '--scx-arg', join(repo, 'test', 'fixtures', 'fake-scx.ts'),
     '--state-dir', join(dir, 'state'), '--sched-ext-dir', sysfs(),
-    '--grpc-address', `unix://${join(dir, 'agent.sock')}`, '--http-port', String(port), '--stop-scheduler-on-exit'],
-  { env: { ...process.env, FAKE_SCX_DIR: dir, FAKE_SCX_SCHED_EXT: sysfs() }, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--grpc-address', `unix://${join(dir, 'agent.sock')}`, '--http-port', String(port), '--stop-scheduler-on-exit', ...extra.args ?? []],
+  { env: { ...process.env, FAKE_SCX_DIR: dir, FAKE_SCX_SCHED_EXT: sysfs(), ...extra.env }, stdio: ['ignore', 'ignore', 'pipe'] });
   agentProcess.stderr?.setEncoding('utf8');
   agentProcess.stderr?.on('data', (c: string) => { agentLog += c; });
   return await until('the agent to listen', () => /"msg":"agent running".*?"http":"([^"]+)"/.exec(agentLog)?.[1]);
+}
+
+/**
+ * The first suite's agent: per-pod clauses (`placement = "cgroup"`), where a re-tiered pod is a
+ * new generation to diff; the default, hints, has its own suite below.
+ */
+function cgroupPlacement(): { args: string[] } {
+  const file = join(dir, 'cgroup.toml');
+  writeFileSync(file, '[node]\nplacement = "cgroup"\n');
+  return { args: ['--config', file] };
 }
 
 async function stopAgent(): Promise<void> {
@@ -113,10 +124,10 @@ async function stopAgent(): Promise<void> {
 }
 
 type Resources = { requests?: Record<string, string>; limits?: Record<string, string> };
-function podBody(name: string, priorityClassName: string | null, resources: Resources): V1Pod {
+function podBody(name: string, priorityClassName: string | null, resources: Resources, node = nodeName): V1Pod {
   return {
     metadata: { name },
-    spec: { nodeName, ...(priorityClassName === null ? {} : { priorityClassName }), containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources }] },
+    spec: { nodeName: node, ...(priorityClassName === null ? {} : { priorityClassName }), containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources }] },
   } as V1Pod;
 }
 
@@ -130,35 +141,46 @@ const PODS: readonly [string, string | null, Resources, string][] = [
   ['thumbnails', null, {}, 'background'],
 ];
 
+/** A fresh `dir` with the fake sched_ext, the PriorityClasses, `namespace` and an 8-CPU Node `node`. */
+async function prepare(namespace: string, node: string): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'temper-dashboard-'));
+  mkdirSync(sysfs());
+  writeFileSync(join(sysfs(), 'state'), 'disabled\n');
+  await installPriorityClasses(kc, defaultPolicy());
+  await ensureNamespace(kc, namespace);
+  await core.createNode({ body: { metadata: { name: node }, status: { capacity: { cpu: '8', memory: '16Gi', pods: '110' }, allocatable: { cpu: '8', memory: '16Gi', pods: '110' } } } });
+}
+
+async function openBrowser(): Promise<void> {
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, colorScheme: 'light' });
+  page = await context.newPage();
+  stopWatchingPage = watchForProblems(page, 'agent page');
+}
+
+async function cleanUp(namespace: string, node: string): Promise<void> {
+  stopWatchingPage();
+  await browser?.close();
+  await stopAgent();
+  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  await core.deleteNode({ name: node }).catch(() => undefined);
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+}
+
 describe.runIf(haveBrowser)('dashboard', () => {
   beforeAll(async () => {
-    mkdirSync(artifacts, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'temper-dashboard-'));
-    mkdirSync(sysfs());
-    writeFileSync(join(sysfs(), 'state'), 'disabled\n');
-    await installPriorityClasses(kc, defaultPolicy());
-    await ensureNamespace(kc, ns);
-    await core.createNode({ body: { metadata: { name: nodeName }, status: { capacity: { cpu: '8', memory: '16Gi', pods: '110' }, allocatable: { cpu: '8', memory: '16Gi', pods: '110' } } } });
-    url = await startAgent(0);
+    await prepare(ns, nodeName);
+    url = await startAgent(0, nodeName, cgroupPlacement());
     for (const [name, cls, resources] of PODS) await core.createNamespacedPod({ namespace: ns, body: podBody(name, cls, resources) });
     await until('the agent to tier every pod and enforce', async () => {
       const [status, pods] = await Promise.all([api<{ state: string }>('status'), api<unknown[]>('pods').catch(() => [])]);
       return status.state === 'enforcing' && Array.isArray(pods) && pods.length === PODS.length;
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, colorScheme: 'light' });
-    page = await context.newPage();
-    stopWatchingPage = watchForProblems(page, 'agent page');
+    await openBrowser();
   }, 120_000);
 
-  afterAll(async () => {
-    stopWatchingPage();
-    await browser?.close();
-    await stopAgent();
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
-    await core.deleteNode({ name: nodeName }).catch(() => undefined);
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp(ns, nodeName));
 
   it('serves the dashboard with a same-origin Content Security Policy', async () => {
     for (const path of ['/', '/app.js', '/style.css']) {
@@ -188,6 +210,9 @@ describe.runIf(haveBrowser)('dashboard', () => {
     expect(tiers).toEqual([['critical', '1', '1'], ['high', '1', '500m'], ['normal', '2', '1'], ['low', '1', '200m'], ['background', '1', '0']]);
     expect(await page.isVisible('#ov-demoted')).toBe(false);
     expect(await page.isVisible('#alert')).toBe(false);
+    // cgroup placement: no placer, so nothing can be misplaced
+    expect(await page.getAttribute('#ov-placement', 'data-mode')).toBe('cgroup');
+    expect(await page.isVisible('#ov-misplaced')).toBe(false);
     await page.screenshot({ path: join(artifacts, 'overview.png'), fullPage: true });
   });
 
@@ -198,6 +223,7 @@ describe.runIf(haveBrowser)('dashboard', () => {
     expect((await rows()).sort()).toEqual([...want].sort());
     // Default order: by tier, highest first.
     expect((await rows()).map(([, tier]) => tier)).toEqual(['critical', 'high', 'normal', 'normal', 'low', 'background']);
+    expect(await page.locator('#pods-table th button[data-key="hint"]').count()).toBe(0); // cgroup placement: no hints
 
     await page.fill('#pods-filter', 'search');
     await until('the filter', async () => (await rows()).length === 1);
@@ -356,7 +382,7 @@ describe.runIf(haveBrowser)('dashboard', () => {
     await page.screenshot({ path: join(artifacts, 'reconnecting.png'), fullPage: true });
 
     // The same port again; a new agent numbers its generations from 1.
-    expect(await startAgent(port)).toBe(url);
+    expect(await startAgent(port, nodeName, cgroupPlacement())).toBe(url);
     const status = await until('the new agent to enforce', async () => {
       const s = await api<{ state: string; generation: number | null; sha256: string }>('status');
       return s.state === 'enforcing' && s.generation !== null ? s : undefined;
@@ -407,6 +433,84 @@ describe.runIf(haveBrowser)('dashboard', () => {
     }
     expect(await exited).toBe(0);
     expect(err).toBe('');
+  }, 60_000);
+
+  it('had no console errors, uncaught exceptions or failed requests', () => {
+    expect(problems).toEqual([]);
+  });
+});
+
+// Hints placement: an agent of its own (another node, `placement = "hints"`) whose task-hint
+// helper is the stand-in test/fixtures/fake-temper-hints.sh over a fake cgroup tree; while its
+// fail file exists every write fails, so the Low pod's threads are misplaced.
+describe.runIf(haveBrowser)('dashboard, placement = "hints"', () => {
+  const hintsNode = `dash-hints-${suffix}`;
+  const hintsNs = `hints-${suffix}`;
+  const failFile = (): string => join(dir, 'hints', 'fail');
+  type Placement = { hintedPods: number; hintedThreads: number; misplacedThreads: Record<string, number> };
+
+  beforeAll(async () => {
+    await prepare(hintsNs, hintsNode);
+    mkdirSync(join(dir, 'hints'));
+    writeFileSync(failFile(), '');
+    const mapPin = join(dir, 'bpf', 'temper', 'hints');
+    mkdirSync(join(dir, 'bpf', 'temper'), { recursive: true });
+    writeFileSync(mapPin, ''); // the placer writes once the pin exists
+    writeFileSync(join(dir, 'config.toml'), '[node]\nplacement = "hints"\n');
+    url = await startAgent(0, hintsNode, {
+      args: ['--config', join(dir, 'config.toml'), '--task-hint-map', mapPin, '--cgroup-root', join(dir, 'cgroup'), '--hints-helper', join(repo, 'test', 'fixtures', 'fake-temper-hints.sh')],
+      env: { FAKE_HINTS_DIR: join(dir, 'hints') },
+    });
+    // Low is not Burstable's default tier, so the reindex pod is hinted; web (Normal) is not.
+    for (const [name, cls, resources] of PODS.filter(([n]) => n === 'reindex' || n === 'web')) {
+      const created = await core.createNamespacedPod({ namespace: hintsNs, body: podBody(name, cls, resources, hintsNode) });
+      const container = join(dir, 'cgroup', podCgroupPath('systemd', 'Burstable', created.metadata?.uid ?? ''), 'c');
+      mkdirSync(container, { recursive: true });
+      writeFileSync(join(container, 'cgroup.threads'), '7001\n7002\n');
+    }
+    await until('the Low pod\'s threads misplaced', async () => {
+      const s = await api<{ state: string; placement?: Placement }>('status');
+      return s.state === 'enforcing' && s.placement?.misplacedThreads.low === 2;
+    });
+    await openBrowser();
+  }, 120_000);
+
+  afterAll(() => cleanUp(hintsNs, hintsNode));
+
+  it('flags misplaced threads on the overview, on their tier and in every other view; pods show their hint', async () => {
+    await page.goto(`${url}/`);
+    await until('the misplaced threads on the overview', () => page.isVisible('#ov-misplaced'));
+    expect(await text('#ov-misplaced strong')).toBe('2 threads misplaced.');
+    expect(await page.locator('#ov-misplaced li').evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-tier'), li.textContent]))).toEqual([['low', 'low 2 threads']]);
+    expect(await text('#ov-tiers [data-misplaced="low"]')).toBe('2 threads misplaced');
+    expect(await page.getAttribute('#ov-placement', 'data-mode')).toBe('hints');
+    expect(await text('#ov-placement')).toContain('placed by task hints: 1 pod, 0 threads hinted'); // a thread counts as hinted once its hint reads back
+    expect(await text('#ov-placement .badge')).toBe('2 threads misplaced');
+    await page.screenshot({ path: join(artifacts, 'misplaced.png'), fullPage: true });
+
+    await openTab('pods');
+    expect(await text('#alert')).toContain('2 threads misplaced');
+    const pods = await api<{ name: string; hint?: number | null }[]>('pods');
+    const shown = await page.locator('#pods-table tbody tr[data-pod]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-pod'), tr.querySelector('[data-col="hint"]')?.textContent]));
+    expect(Object.fromEntries(shown)).toEqual(Object.fromEntries(pods.map((p) => [`${hintsNs}/${p.name}`, typeof p.hint === 'number' ? String(p.hint) : '—'])));
+    expect(pods.find((p) => p.name === 'reindex')?.hint).toEqual(expect.any(Number));
+    expect(pods.find((p) => p.name === 'web')?.hint).toBeNull(); // Normal is Burstable's default: the static match places it
+    await page.screenshot({ path: join(artifacts, 'pods-hints.png'), fullPage: true });
+    await openTab('overview');
+  }, 60_000);
+
+  it('drops the warning, live, once the hints are written', async () => {
+    await markPage();
+    rmSync(failFile());
+    await until('the warning gone', async () => !(await page.isVisible('#ov-misplaced')));
+    expect((await api<{ placement: Placement }>('status')).placement).toEqual({ mode: 'hints', hintedPods: 1, hintedThreads: 2, misplacedThreads: {} });
+    await until('the hinted threads on the overview', async () => (await text('#ov-placement')) === 'placed by task hints: 1 pod, 2 threads hinted');
+    expect(await page.isVisible('#ov-tiers [data-misplaced]')).toBe(false);
+    await openTab('pods');
+    expect(await page.isVisible('#alert')).toBe(false);
+    expect(await stillMarked()).toBe(true);
+    await openTab('overview');
+    await page.screenshot({ path: join(artifacts, 'hints.png'), fullPage: true });
   }, 60_000);
 
   it('had no console errors, uncaught exceptions or failed requests', () => {

@@ -17,7 +17,7 @@ describe.runIf(run)('npm run demo:kernel', () => {
     expect(r.status, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`).toBe(0);
     expect(r.stdout).toMatch(/The agent rendered generation \d+ \(sha256 [0-9a-f]{12}…\) for 10 pods/);
     expect(r.stdout).toMatch(/scx_layered enabled the agent's config in [\d.]+ s/);
-    const rows = new Map(r.stdout.split('\n').filter((l) => /^(system|critical|high|normal|shared|low|background|catchall)\s+\d+\s+\d+\s/.test(l)).map((l) => {
+    const rows = new Map(r.stdout.split('\n').filter((l) => /^(system|nodecritical|critical|high|normal|shared|low|background|catchall)\s+\d+\s+\d+\s/.test(l)).map((l) => {
       const [layer = '', tasks = '0'] = l.split(/\s+/);
       return [layer, { tasks: Number(tasks), line: l }] as const;
     }));
@@ -32,6 +32,8 @@ describe.runIf(run)('npm run demo:kernel', () => {
     expect(rows.get(rows.has('background') ? 'background' : 'shared')?.tasks).toBeGreaterThanOrEqual(2);
     expect(rows.get('system')?.line).toContain('temper-system/temper-agent-q9w8e');
     expect(r.stdout).not.toContain('(IN ');
+    // placement "hints" (the default): the pods whose tier is not their QoS default are hinted
+    expect(r.stdout).toMatch(/Task hints written by temper-hints for the \d+ pods whose tier is not their QoS class's default\.\n/);
     expect(r.stdout).toContain('Every recorded pod task is in its tier\'s layer.');
   }, 600_000);
 });

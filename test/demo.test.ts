@@ -22,7 +22,7 @@ describe('npm start (scripts/demo.ts)', () => {
     const state = /^Agent on \S+: state (\S+)/m.exec(r.stdout)?.[1];
     expect(state, r.stdout).toBe(existsSync('/sys/kernel/sched_ext/state') ? 'enforcing' : 'unavailable');
     if (state === 'unavailable') expect(r.stdout).toContain('the kernel has no sched_ext');
-    const generation = Number(/rendered generation (\d+) \(sha256 [0-9a-f]{12}…\) for 10 pods, layers: system, critical, [a-z, ]+, catchall/.exec(r.stdout)?.[1]);
+    const generation = Number(/rendered generation (\d+) \(sha256 [0-9a-f]{12}…\) for 10 pods, layers: system, (?:nodecritical, )?critical, [a-z, ]+, catchall/.exec(r.stdout)?.[1]);
     expect(generation).toBeGreaterThanOrEqual(1);
     const status = JSON.parse(/node annotation infera\.io\/agent-status: (.*)$/m.exec(r.stdout)?.[1] ?? 'null') as { state: string; generation: number };
     expect(status).toMatchObject({ state });

@@ -128,6 +128,8 @@ describe('rename migration on a real control plane: infera → temper', () => {
     agent = new Agent({
       kc, nodeName, policy: inferaPolicy, policyPath: configPath,
       scheduler: { binary: process.execPath, args: [fake], stateDir: join(dir, 'state'), schedExtDir: sysfs, stopTimeoutMs: 1000, backoffMs: 200 },
+      // placement "hints" (the default) with the fake scheduler: its map pin's directory, not the host's bpffs
+      hints: { mapPin: join(dir, 'hints') },
       log: jsonLogger('agent', (l) => { logs += l; }),
       debounceMs: 100, maxDelayMs: 500, publishIntervalMs: 200,
       resilience: { backoffMs: 200, maxBackoffMs: 1000 },

@@ -11,9 +11,9 @@
 // and converges without a scheduler restart. Skips (saying why) only when the VM prerequisites
 // are missing and TEMPER_REQUIRE_VM != 1.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GUEST_LIB, fieldsOf, linesAfter } from '../bpf/guest.ts';
-import { DEFAULT_TASK_HINT_MAP as PIN } from '../agent/hints.ts';
-import { GUEST_REPO, runInVmRetrying, vmAvailability, vmRequired, type RunInVmResult } from '../bpf/vm.ts';
+import { fieldsOf, linesAfter } from '../bpf/guest.ts';
+import { firstLineAfter, latencyStats as stats, percentile as pct, placedMs as placed, runPlacementVm, type PlacementRestart, type PlacementRun, type PlacementVmResult } from '../bpf/placement-vm.ts';
+import { vmAvailability, vmRequired } from '../bpf/vm.ts';
 
 const avail = vmAvailability();
 const required = vmRequired();
@@ -37,63 +37,20 @@ const PLACED_WITHIN_MS = 250;
  */
 const TCG_CEILING_MS = 1500;
 
-const script = String.raw`${GUEST_LIB}
-mkdir -p /sys/fs/bpf/temper && chmod 0700 /sys/fs/bpf/temper
-cd ${GUEST_REPO}
-mkdir -p $CG/kubepods.slice && mkdir -p $CG/kubepods.slice/kubepods-burstable.slice $CG/kubepods.slice/kubepods-besteffort.slice
-T=$(now); node bpf/placement-driver.ts config > /tmp/cfg.json || exit 1
-echo "NODE-START config took=$(since $T)"
-scx_start main /tmp/cfg.json --enable-match-debug --task-hint-map ${PIN}
-scx_wait_enabled main 120 || { scx_log main 20; exit 1; }
-echo "SEQ start $(cat $SCXFS/enable_seq)"
-node bpf/placement-driver.ts run || echo "PHASE-FAIL run rc=$?"
-echo "SEQ run $(cat $SCXFS/enable_seq)"
-node bpf/placement-driver.ts restart || echo "PHASE-FAIL restart rc=$?"
-echo "SEQ restart $(cat $SCXFS/enable_seq)"
-echo "SCX-ALIVE $(kill -0 $SCX && echo yes || echo no)"
-scx_log main 5
-exit 0
-`;
-
-type Row = [pod: string, tier: string, layer: string, trigger: 'start' | 'thread', hintMs: number | null, placedMs: number | null];
-interface RunResult {
-  seqBefore: number;
-  seqAfter: number;
-  shas: string[];
-  churnSeconds: number;
-  maxLagMs: number;
-  short: unknown[];
-  threads: Row[];
-  placerMs: { pod: number[]; thread: number[] };
-  end: { misplaced: unknown[]; layerTasks: Record<string, number>; summary: { hintedPods: number; misplacedThreads: Record<string, number> } };
-}
-interface RestartResult extends Omit<RunResult, 'shas' | 'churnSeconds' | 'maxLagMs' | 'short'> {
-  kept: [pod: string, tid: number, got: number | null | string, want: number | null][];
-  born: number[];
-  bornHint: (number | null | string)[];
-}
-
-function pct(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
-}
-const stats = (xs: readonly number[]): string => `n=${xs.length} p50=${pct(xs, 0.5)} p99=${pct(xs, 0.99)} max=${Math.max(...xs)} ms`;
-
 describe.skipIf(!avail.ok)('hint placement with the agent\'s Placer and scx_layered in a sched_ext VM', () => {
-  let r: RunInVmResult & { retries: string[] };
+  let r: PlacementVmResult;
   let out: string;
-  let run: RunResult;
-  let restart: RestartResult;
-  const one = (prefix: string): string => linesAfter(out, prefix)[0] ?? '';
-  const json = <T>(prefix: string): T => JSON.parse(one(prefix) || 'null') as T;
+  let run: PlacementRun;
+  let restart: PlacementRestart;
+  const one = (prefix: string): string => firstLineAfter(out, prefix);
 
   beforeAll(async () => {
-    r = await runInVmRetrying({ node: { entries: ['bpf/placement-driver.ts'] }, script, timeoutMs: 400_000, smp: 2, logName: 'placement-vm' });
+    r = await runPlacementVm();
     out = r.output;
-    if (r.exitCode !== 0 || !one('PLACEMENT-RUN') || !one('PLACEMENT-RESTART')) console.error(out.slice(-8000));
-    run = json<RunResult>('PLACEMENT-RUN');
-    restart = json<RestartResult>('PLACEMENT-RESTART');
-    const placed = (rows: Row[] | undefined, trigger: Row[3]): number[] => (rows ?? []).filter((t) => t[3] === trigger && t[5] !== null).map((t) => t[5]!);
+    if (r.exitCode !== 0 || r.run === null || r.restart === null) console.error(out.slice(-8000));
+    // a missing line (null) fails the first test below by name; the others then fail on it too
+    run = r.run!;
+    restart = r.restart!;
     console.log(`placement-vm: wall ${(r.wallMs / 1000).toFixed(1)} s, boot ${r.bootMs} ms guest / ${r.bootWallMs} ms host, node config phase ${fieldsOf(one('NODE-START')).took} s, retried: ${r.retries.join('; ') || 'no'}, longest host stall ${r.hostStallMs} ms`);
     console.log(`placement-vm: ${linesAfter(out, 'CONFIG-CHECK')[0] ?? 'no CONFIG-CHECK'}`);
     if (run) {

@@ -3,7 +3,7 @@
 // behind `kubectl temper dashboard` or any proxy that mounts the agent under a path.
 /* global document, window, location, history, EventSource */
 import { fill, h } from './dom.js';
-import { STATE_MEANING, ago, clock } from './format.js';
+import { STATE_MEANING, ago, clock, misplacedTotal, plural } from './format.js';
 import { generationsView } from './generations.js';
 import { layersView } from './layers.js';
 import { overviewView } from './overview.js';
@@ -76,6 +76,10 @@ function renderChrome() {
     problems.push(h('p', {}, h('strong', {}, `${s.state}: `), STATE_MEANING[s.state] ?? '', s.message === '' ? '' : ` Agent: ${s.message}`));
   } else if (s !== null && s.message.includes('config rejected') && !onOverview) {
     problems.push(h('p', {}, h('strong', {}, 'Configuration rejected: '), s.message));
+  }
+  const misplaced = misplacedTotal(s?.placement);
+  if (misplaced > 0 && !onOverview) {
+    problems.push(h('p', {}, h('strong', {}, `${plural(misplaced, 'thread')} misplaced: `), 'threads of hinted pods without their tier\'s task hint (the overview lists the tiers).'));
   }
   alert.hidden = problems.length === 0;
   alert.className = `alert alert-${s?.state ?? 'unknown'}`;

@@ -124,6 +124,11 @@ export function moveLine(m) {
     m.recreated ? h('span', { class: 'muted' }, ' (recreated)') : null);
 }
 
+/** Threads of hinted pods not carrying their tier's task hint (the status' `placement`; 0 without one). */
+export function misplacedTotal(placement) {
+  return Object.values(placement?.misplacedThreads ?? {}).reduce((sum, n) => sum + n, 0);
+}
+
 /** "not enforced: safe-mode" beside anything that shows the config while the scheduler is not running it. */
 export function notEnforcedBadge(status) {
   if (status === null || status.state === 'enforcing') return null;

@@ -1,7 +1,9 @@
 // Overview: the enforcement state (prominent and truthful), the current generation, and how
 // the node's pods and CPU requests split across the five tiers.
 import { fill, h } from './dom.js';
-import { STATE_MEANING, TIERS, clock, cpu, mergeMoves, moveLine, movesSummary, notEnforcedBadge, plural, relativeTime, shortHash, tierBadge } from './format.js';
+import {
+  STATE_MEANING, TIERS, TIER_ORDER, clock, cpu, mergeMoves, misplacedTotal, moveLine, movesSummary, notEnforcedBadge, plural, relativeTime, shortHash, tierBadge,
+} from './format.js';
 
 function stateCard(status, stale) {
   const st = status?.state ?? 'unknown';
@@ -29,6 +31,16 @@ function generationCard(g) {
     h('p', { class: 'muted' }, movesSummary(g.moves)));
 }
 
+/** How pods reach their layers: a cgroup clause each (the status has no `placement`), or task hints and the placer's counts. */
+function placementLine(placement) {
+  if (placement === undefined) return h('p', { class: 'muted', id: 'ov-placement', dataset: { mode: 'cgroup' } }, 'placed by cgroup: a match per pod');
+  const misplaced = misplacedTotal(placement);
+  return h('p', { id: 'ov-placement', dataset: { mode: placement.mode } },
+    h('span', { class: 'muted' }, 'placed by '), 'task hints',
+    h('span', { class: 'muted' }, `: ${plural(placement.hintedPods, 'pod')}, ${plural(placement.hintedThreads, 'thread')} hinted`),
+    misplaced > 0 ? h('span', { class: 'badge badge-warn' }, `${plural(misplaced, 'thread')} misplaced`) : null);
+}
+
 function podsCard(state) {
   const system = state.pods.filter((p) => p.tier === 'system').length;
   const layers = state.current?.layers.length ?? 0;
@@ -36,7 +48,23 @@ function podsCard(state) {
     h('h2', { class: 'card-label', id: 'ov-pods-title' }, 'Pods on the node'),
     h('p', { class: 'big' }, String(state.pods.length)),
     h('p', { class: 'muted' }, `${plural(state.pods.length - system, 'tiered pod')}, ${system} system`),
-    h('p', { class: 'muted' }, `${plural(layers, 'scx_layered layer')}`));
+    h('p', { class: 'muted' }, `${plural(layers, 'scx_layered layer')}`),
+    state.status === null ? null : placementLine(state.status.placement));
+}
+
+/**
+ * Hints placement: threads of hinted pods that do not carry their tier's hint (a write that
+ * failed, or a read-back that differed and could not be rewritten). The static QoS match or a
+ * stale hint places them, so the tiers below do not hold for them; the agent keeps retrying.
+ */
+function misplacedCallout(placement) {
+  const total = misplacedTotal(placement);
+  if (total === 0) return null;
+  const tiers = TIER_ORDER.filter((t) => (placement.misplacedThreads[t] ?? 0) > 0);
+  return h('div', { class: 'callout callout-warn', role: 'note', id: 'ov-misplaced' },
+    h('strong', {}, `${plural(total, 'thread')} misplaced.`),
+    ' A thread of a hinted pod without its tier\'s task hint may run outside the tier\'s layer. The agent keeps rewriting the hints; its log names the pods.',
+    h('ul', { class: 'warnings' }, tiers.map((t) => h('li', { dataset: { tier: t } }, tierBadge(t), ` ${plural(placement.misplacedThreads[t], 'thread')}`))));
 }
 
 /** The layer a tier runs in, in a few words: "Confined · 2–2 CPUs". */
@@ -62,6 +90,7 @@ function tiersCard(g, status) {
   if (g === null) return null;
   const total = TIERS.reduce((sum, t) => sum + g.distribution[t].cpuMillis, 0);
   const warnings = g.warnings ?? [];
+  const misplaced = status?.placement?.misplacedThreads ?? {};
   const rows = TIERS.map((tier) => {
     const load = g.distribution[tier];
     const layer = g.layers.find((l) => l.name === tier);
@@ -77,7 +106,8 @@ function tiersCard(g, status) {
         h('span', { class: 'muted share-num' }, `${Math.round(share * 100)}%`)),
       h('td', {}, layerWords(layer),
         tier === 'critical' && load.demoted ? h('span', { class: 'badge badge-warn', id: 'ov-demoted' }, `rendered as ${layer?.kind ?? 'Grouped'}`) : null,
-        warnings.some((w) => w.tier === tier && w.code === 'tier-unowned') ? h('span', { class: 'badge badge-warn', dataset: { unowned: tier } }, 'owns no CPU') : null));
+        warnings.some((w) => w.tier === tier && w.code === 'tier-unowned') ? h('span', { class: 'badge badge-warn', dataset: { unowned: tier } }, 'owns no CPU') : null,
+        misplaced[tier] > 0 ? h('span', { class: 'badge badge-warn', dataset: { misplaced: tier } }, `${plural(misplaced[tier], 'thread')} misplaced`) : null));
   });
   return h('section', { class: 'card', 'aria-labelledby': 'ov-tiers-title' },
     h('h2', { id: 'ov-tiers-title' }, 'Tiers', notEnforcedBadge(status)),
@@ -111,6 +141,7 @@ export function overviewView(panel) {
       const g = state.current;
       fill(panel,
         h('h1', { class: 'sr-only' }, 'Overview'),
+        misplacedCallout(state.status?.placement),
         h('div', { class: 'cards' }, stateCard(state.status, state.connection !== 'live'), generationCard(g), podsCard(state)),
         tiersCard(g, state.status),
         changesCard(g));

@@ -2,15 +2,23 @@
 import { fill, h } from './dom.js';
 import { TIER_ORDER, tierBadge, tierRank } from './format.js';
 
+// Each column: its header, how it sorts (text by default) and its cell.
 const COLUMNS = [
-  { key: 'namespace', label: 'Namespace' },
-  { key: 'name', label: 'Name' },
-  { key: 'tier', label: 'Tier', compare: (a, b) => tierRank(a.tier) - tierRank(b.tier) },
-  { key: 'layer', label: 'Layer' },
-  { key: 'priority', label: 'Priority', numeric: true, compare: (a, b) => a.priority - b.priority },
-  { key: 'qosClass', label: 'QoS class' },
-  { key: 'reason', label: 'Reason' },
+  { key: 'namespace', label: 'Namespace', cell: (r) => h('td', {}, r.namespace) },
+  { key: 'name', label: 'Name', cell: (r) => h('td', { class: 'pod-name' }, r.name) },
+  { key: 'tier', label: 'Tier', compare: (a, b) => tierRank(a.tier) - tierRank(b.tier), cell: (r) => h('td', {}, tierBadge(r.tier)) },
+  { key: 'layer', label: 'Layer', cell: (r) => h('td', {}, r.layer) },
+  { key: 'priority', label: 'Priority', numeric: true, compare: (a, b) => a.priority - b.priority, cell: (r) => h('td', { class: 'num' }, r.priority.toLocaleString('en-US')) },
+  { key: 'qosClass', label: 'QoS class', cell: (r) => h('td', {}, r.qosClass) },
+  { key: 'reason', label: 'Reason', cell: (r) => h('td', { class: 'reason' }, r.reason) },
 ];
+/** Hints placement: the task hint the agent writes for the pod's threads; none when the static QoS match places it. */
+const HINT = {
+  key: 'hint', label: 'Hint', numeric: true, compare: (a, b) => (a.hint ?? -1) - (b.hint ?? -1),
+  cell: (r) => h('td', { class: 'num', dataset: { col: 'hint' } }, (r.hint ?? null) === null ? h('span', { class: 'muted', title: 'no hint: the static QoS match places it' }, '—') : String(r.hint)),
+};
+// beside the QoS class, whose static match places the pods without a hint
+const WITH_HINT = [...COLUMNS.slice(0, -1), HINT, ...COLUMNS.slice(-1)];
 
 const byText = (key) => (a, b) => a[key].localeCompare(b[key]);
 // Ties fall back to tier, namespace, name: the order `kubectl temper tiers` uses.
@@ -19,6 +27,7 @@ const fallback = (a, b) => tierRank(a.tier) - tierRank(b.tier) || a.namespace.lo
 export function podsView(panel) {
   let rows = [];
   let sort = { key: 'tier', dir: 1 };
+  let columns = COLUMNS;
 
   const search = h('input', {
     type: 'search', id: 'pods-filter', placeholder: 'Filter: namespace, name, tier, layer, reason…',
@@ -35,7 +44,7 @@ export function podsView(panel) {
     h('thead', {}, headRow), tbody);
 
   function renderHead() {
-    fill(headRow, COLUMNS.map((c) => {
+    fill(headRow, columns.map((c) => {
       const active = sort.key === c.key;
       const ariaSort = active ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none';
       return h('th', { scope: 'col', 'aria-sort': ariaSort, class: c.numeric ? 'num' : null },
@@ -53,7 +62,7 @@ export function podsView(panel) {
   function renderBody() {
     const words = search.value.toLowerCase().split(/\s+/).filter((w) => w !== '');
     const tier = tierSelect.value;
-    const column = COLUMNS.find((c) => c.key === sort.key);
+    const column = columns.find((c) => c.key === sort.key);
     const compare = column.compare ?? byText(column.key);
     const visible = rows
       .filter((r) => tier === '' || r.tier === tier)
@@ -63,15 +72,8 @@ export function podsView(panel) {
       })
       .sort((a, b) => sort.dir * compare(a, b) || fallback(a, b));
     fill(tbody, visible.length === 0
-      ? h('tr', {}, h('td', { colspan: COLUMNS.length, class: 'muted empty-row' }, rows.length === 0 ? 'No pods on this node yet.' : 'No pod matches the filter.'))
-      : visible.map((r) => h('tr', { dataset: { pod: `${r.namespace}/${r.name}`, tier: r.tier } },
-        h('td', {}, r.namespace),
-        h('td', { class: 'pod-name' }, r.name),
-        h('td', {}, tierBadge(r.tier)),
-        h('td', {}, r.layer),
-        h('td', { class: 'num' }, r.priority.toLocaleString('en-US')),
-        h('td', {}, r.qosClass),
-        h('td', { class: 'reason' }, r.reason))));
+      ? h('tr', {}, h('td', { colspan: columns.length, class: 'muted empty-row' }, rows.length === 0 ? 'No pods on this node yet.' : 'No pod matches the filter.'))
+      : visible.map((r) => h('tr', { dataset: { pod: `${r.namespace}/${r.name}`, tier: r.tier } }, columns.map((c) => c.cell(r)))));
     shown.textContent = visible.length === rows.length ? `${rows.length} pods` : `${visible.length} of ${rows.length} pods`;
   }
 
@@ -98,6 +100,12 @@ export function podsView(panel) {
   return {
     update(state) {
       rows = state.pods;
+      const next = state.status?.placement === undefined ? COLUMNS : WITH_HINT;
+      if (next !== columns) {
+        columns = next;
+        if (!columns.some((c) => c.key === sort.key)) sort = { key: 'tier', dir: 1 };
+        renderHead();
+      }
       renderBody();
     },
   };

@@ -38,7 +38,7 @@ export async function startAgentProcess(opts: { kubeconfig: string; nodeName: st
   const dir = await mkdtemp(join(tmpdir(), 'temper-agent-'));
   const grpcAddress = `unix://${join(dir, 'agent.sock')}`;
   const args = [join(repo, 'agent', 'main.ts'), '--kubeconfig', opts.kubeconfig, '--node', opts.nodeName,
-    '--scx-binary', opts.scxBinary ?? await cachedScxLayered(), '--state-dir', join(dir, 'state'),
+    '--scx-binary', opts.scxBinary ?? await cachedScxLayered(), '--state-dir', join(dir, 'state'), '--task-hint-map', join(dir, 'hints'),
     '--grpc-address', grpcAddress, '--http-port', '0', '--stop-scheduler-on-exit',
     ...(opts.schedExtDir === undefined ? [] : ['--sched-ext-dir', opts.schedExtDir])];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -64,7 +64,7 @@ export async function soak(kc: KubeConfig, kubeconfigPath: string, seconds: numb
   const child: ChildProcess = spawn(process.execPath, [join(repo, 'agent', 'main.ts'),
     '--kubeconfig', kubeconfigPath, '--node', nodeName,
     '--scx-binary', process.execPath, '--scx-arg', join(repo, 'test', 'fixtures', 'fake-scx.ts'),
-    '--state-dir', join(dir, 'state'), '--sched-ext-dir', sysfs, '--grpc-address', `unix://${join(dir, 'agent.sock')}`, '--http-port', '0', '--stop-scheduler-on-exit'],
+    '--state-dir', join(dir, 'state'), '--sched-ext-dir', sysfs, '--task-hint-map', join(dir, 'hints'), '--grpc-address', `unix://${join(dir, 'agent.sock')}`, '--http-port', '0', '--stop-scheduler-on-exit'],
   { env: { ...process.env, FAKE_SCX_DIR: dir, FAKE_SCX_SCHED_EXT: sysfs }, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (c: string) => { stderr = (stderr + c).slice(-200_000); });

@@ -18,6 +18,7 @@ import type { LayerChange as _temper_v1_LayerChange, LayerChange__Output as _tem
 import type { LayerSummary as _temper_v1_LayerSummary, LayerSummary__Output as _temper_v1_LayerSummary__Output } from './temper/v1/LayerSummary.ts';
 import type { ListGenerationsRequest as _temper_v1_ListGenerationsRequest, ListGenerationsRequest__Output as _temper_v1_ListGenerationsRequest__Output } from './temper/v1/ListGenerationsRequest.ts';
 import type { ListGenerationsResponse as _temper_v1_ListGenerationsResponse, ListGenerationsResponse__Output as _temper_v1_ListGenerationsResponse__Output } from './temper/v1/ListGenerationsResponse.ts';
+import type { PlacementSummary as _temper_v1_PlacementSummary, PlacementSummary__Output as _temper_v1_PlacementSummary__Output } from './temper/v1/PlacementSummary.ts';
 import type { PlanWarning as _temper_v1_PlanWarning, PlanWarning__Output as _temper_v1_PlanWarning__Output } from './temper/v1/PlanWarning.ts';
 import type { QosDistribution as _temper_v1_QosDistribution, QosDistribution__Output as _temper_v1_QosDistribution__Output } from './temper/v1/QosDistribution.ts';
 import type { TierAssignment as _temper_v1_TierAssignment, TierAssignment__Output as _temper_v1_TierAssignment__Output } from './temper/v1/TierAssignment.ts';
@@ -48,6 +49,7 @@ export interface ProtoGrpcType {
       LayerSummary: MessageTypeDefinition<_temper_v1_LayerSummary, _temper_v1_LayerSummary__Output>
       ListGenerationsRequest: MessageTypeDefinition<_temper_v1_ListGenerationsRequest, _temper_v1_ListGenerationsRequest__Output>
       ListGenerationsResponse: MessageTypeDefinition<_temper_v1_ListGenerationsResponse, _temper_v1_ListGenerationsResponse__Output>
+      PlacementSummary: MessageTypeDefinition<_temper_v1_PlacementSummary, _temper_v1_PlacementSummary__Output>
       PlanWarning: MessageTypeDefinition<_temper_v1_PlanWarning, _temper_v1_PlanWarning__Output>
       QosDistribution: MessageTypeDefinition<_temper_v1_QosDistribution, _temper_v1_QosDistribution__Output>
       TierAssignment: MessageTypeDefinition<_temper_v1_TierAssignment, _temper_v1_TierAssignment__Output>

@@ -176,9 +176,13 @@ Checks across fields that values.schema.json cannot express, with the agent's ow
 {{- end -}}
 {{- end -}}
 
-{{/* "true" when config.node.placement is "hints" (docs/agent.md, "Hints placement"); absent means cgroup. */}}
+{{/* "true" when config.node.placement is "hints" (docs/agent.md, "Hints placement"), the default; "false" for cgroup. */}}
 {{- define "temper.hintsPlacement" -}}
-{{- eq (.Values.config.node.placement | default "cgroup") "hints" -}}
+{{- $p := .Values.config.node.placement | default "hints" -}}
+{{- if not (has $p (list "hints" "cgroup")) -}}
+{{- fail (printf "config.node.placement: must be one of cgroup, hints (got %v)" $p) -}}
+{{- end -}}
+{{- eq $p "hints" -}}
 {{- end -}}
 
 {{/* config.toml, in docs/configuration.md's key order; integers rendered as integers. */}}
@@ -197,9 +201,7 @@ system_to_catchall = {{ $c.priority_mapping.system_to_catchall }}
 reserved_cpus = {{ int64 $c.node.reserved_cpus }}
 cgroup_driver = {{ $c.node.cgroup_driver | quote }}
 threads_per_core = {{ int64 $c.node.threads_per_core }}
-{{- if eq (include "temper.hintsPlacement" .) "true" }}
-placement = "hints"
-{{- end }}
+placement = {{ ternary "hints" "cgroup" (eq (include "temper.hintsPlacement" .) "true") | quote }}
 
 [naming]
 names = {{ $c.naming.names | quote }}

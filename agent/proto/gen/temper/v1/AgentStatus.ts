@@ -3,6 +3,7 @@
 // Original file: agent/proto/temper/v1/agent.proto
 
 import type { PlanWarning as _temper_v1_PlanWarning, PlanWarning__Output as _temper_v1_PlanWarning__Output } from '../../temper/v1/PlanWarning.ts';
+import type { PlacementSummary as _temper_v1_PlacementSummary, PlacementSummary__Output as _temper_v1_PlacementSummary__Output } from '../../temper/v1/PlacementSummary.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface AgentStatus {
@@ -21,8 +22,13 @@ export interface AgentStatus {
    * What the node cannot guarantee under the enforced generation (empty when all is well).
    */
   'warnings'?: (_temper_v1_PlanWarning)[];
+  /**
+   * `placement = "hints"` only: the task-hint placer's summary. Absent in `cgroup` placement.
+   */
+  'placement'?: (_temper_v1_PlacementSummary | null);
   '_generation'?: "generation";
   '_sha256'?: "sha256";
+  '_placement'?: "placement";
 }
 
 export interface AgentStatus__Output {
@@ -41,6 +47,11 @@ export interface AgentStatus__Output {
    * What the node cannot guarantee under the enforced generation (empty when all is well).
    */
   'warnings': (_temper_v1_PlanWarning__Output)[];
+  /**
+   * `placement = "hints"` only: the task-hint placer's summary. Absent in `cgroup` placement.
+   */
+  'placement'?: (_temper_v1_PlacementSummary__Output | null);
   '_generation'?: "generation";
   '_sha256'?: "sha256";
+  '_placement'?: "placement";
 }

@@ -24,6 +24,12 @@ export interface TierAssignment {
    */
   'qosClass'?: (string);
   'reason'?: (string);
+  /**
+   * The task hint the agent writes on the pod's threads; absent when the config's own matches
+   * place the pod (docs/layers.md, "Matching pods").
+   */
+  'hint'?: (number);
+  '_hint'?: "hint";
 }
 
 /**
@@ -47,4 +53,10 @@ export interface TierAssignment__Output {
    */
   'qosClass': (string);
   'reason': (string);
+  /**
+   * The task hint the agent writes on the pod's threads; absent when the config's own matches
+   * place the pod (docs/layers.md, "Matching pods").
+   */
+  'hint'?: (number);
+  '_hint'?: "hint";
 }
