@@ -5,8 +5,8 @@
 //
 //   config   prints the config plan() renders for the baseline pods (stdout) after checking
 //            that every pod set of the schedule renders the same bytes (CONFIG-CHECK on stderr)
-//   run      starts the baseline pods, then 60 pods over ~30 s (a new one every 400 ms, each
-//            living 6 s; every third gets SIGUSR1, a new thread, 5 s after it started), feeds
+//   run      starts the baseline pods, then 60 pods over ~30 s (a new one every 380 ms, each
+//            living 7 s; every third gets SIGUSR1, a new thread, 5 s after it started), feeds
 //            the Placer the plan's pods after every event and records per thread when its hint
 //            read back right and when its live layer was its tier's (PLACEMENT-RUN {json});
 //            leaves the baseline pods running and exits: the agent stops
@@ -36,8 +36,9 @@ const CG = '/sys/fs/cgroup';
 const STATE = '/tmp/placement-state.json';
 const VCPUS = 2;
 const CHURN = 60;
-const EVERY_MS = 400;
-const LIFE_MS = 6000;
+const EVERY_MS = 380;
+// a thread born at USR1_AFTER_MS has LIFE_MS - USR1_AFTER_MS = 2 s, past the test's 1.5 s ceiling, to be seen placed
+const LIFE_MS = 7000;
 const USR1_AFTER_MS = 5000;
 const POLL_MS = 20;
 /** The Placer's loop, as the agent runs it by default. */
