@@ -247,6 +247,22 @@ function reportOf(output: string, name: string): Report {
 }
 
 /**
+ * Layer → how many of the other cases' pod tasks (all run in every case) `c`'s config takes: with
+ * per-pod clauses they fall to the catch-all, with hints the QoS-level prefixes take them
+ * (core/scx-match.ts says where, with no hint).
+ */
+function foreignTasks(c: VmCase): Map<string, number> {
+  const own = new Set(c.plan.pods.map((p) => taskOf(c, p).index));
+  const out = new Map<string, number>();
+  for (const t of tasks.values()) {
+    if (own.has(t.index)) continue;
+    const layer = matchTask(c.plan.config, { cgroupPath: `${t.podDir}/${t.containerDir}/`, comm: 'workload', hint: null }).layer;
+    out.set(layer, (out.get(layer) ?? 0) + 1);
+  }
+  return out;
+}
+
+/**
  * Every placement problem of one scheduler run, each naming the layer and, where a task can
  * be traced to a pod, the pod: tier layers must hold between 1× and 2× their pods' tasks,
  * system scx_layered's threads (and Temper's pods), the catch-all the kubelet task, and no pod
@@ -265,15 +281,7 @@ function placementProblems(c: VmCase, r: Report, pids: Map<number, number>, kube
     const m = r.matches.get(tid);
     return m === undefined ? 'no recorded layer' : (names[m] ?? `layer #${m}`);
   };
-  // the other cases' pod tasks run too: with per-pod clauses they fall to the catch-all, with
-  // hints the QoS-level prefixes take them (core/scx-match.ts says where, with no hint)
-  const own = new Set(c.plan.pods.map((p) => taskOf(c, p).index));
-  const foreign = new Map<string, number>();
-  for (const t of tasks.values()) {
-    if (own.has(t.index)) continue;
-    const layer = matchTask(c.plan.config, { cgroupPath: `${t.podDir}/${t.containerDir}/`, comm: 'workload', hint: null }).layer;
-    foreign.set(layer, (foreign.get(layer) ?? 0) + 1);
-  }
+  const foreign = foreignTasks(c);
   // A hinted task whose full re-match (our tasks rename themselves every 10 wake-ups) takes
   // another layer sits there until it next wakes (decisions §26; measured: a Background pod of
   // the Burstable class, 100 ms of each second in normal): the one case the model names.
@@ -354,10 +362,7 @@ describe('the placement check itself (no VM)', () => {
   counts.catchall! += 1;
   counts.system! += 1;
   // the other cases' pod tasks, where the QoS-level prefixes of this hints case take them
-  const own = new Set(c.plan.pods.map((p) => taskOf(c, p).index));
-  for (const t of tasks.values()) {
-    if (!own.has(t.index)) counts[matchTask(c.plan.config, { cgroupPath: `${t.podDir}/${t.containerDir}/`, comm: 'workload', hint: null }).layer]! += 1;
-  }
+  for (const [layer, n] of foreignTasks(c)) counts[layer]! += n;
   const report = (m: Map<number, number>, k: Record<string, number>): Report => ({
     enabled: {}, stopped: null, statsError: null, matches: m, scxTids: [8],
     stats: Object.fromEntries(Object.entries(k).map(([n, tasks]) => [n, { tasks, cur_nr_cpus: 0, is_excl: 0, util: 0 }])),
