@@ -33,7 +33,7 @@ describe('diffLayers and tierMoves', () => {
   });
 
   it('field-level changes inside a layer', () => {
-    const bigger = plan(policy, node(), [{ ...web, containers: [{ name: 'c', restartPolicy: null, resources: { requests: { cpu: 3_000_000_000n }, limits: {} } }] }, db]);
+    const bigger = plan(policy, node(), [{ ...web, containers: [{ name: 'c', image: '', restartPolicy: null, resources: { requests: { cpu: 3_000_000_000n }, limits: {} } }] }, db]);
     const normal = diffLayers(a.config, bigger.config).find((c) => c.layer === 'normal');
     expect(normal?.fields).toEqual(expect.arrayContaining([
       { path: 'comment', before: 'tier normal: 1 pod, requests 1, limits unbounded', after: 'tier normal: 1 pod, requests 3, limits unbounded' },

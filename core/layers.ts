@@ -191,7 +191,10 @@ function describeLoad(members: readonly LayerMember[], requestMillis: number, li
  * - `critical-demoted`: Critical's whole-core request does not fit the fence, it runs unfenced;
  * - `tier-unowned`: a Grouped tier got no CPU of its own and runs as an Open layer;
  * - `minimum-clamped`: a tier's guaranteed CPUs are fewer than its requests;
- * - `maximum-capped`: a tier may not grow to its limits, so one core stays unowned.
+ * - `maximum-capped`: a tier may not grow to its limits, so one core stays unowned;
+ * - `profile-annotation`: a pod's workload-profile annotation names no profile in effect on the node;
+ * - `profile-degraded`: a thread group of a pod's workload profile stays in its tier's plain layer
+ *   (the code and the reason are in the message, docs/profiles.md "Degradation").
  */
 export interface PlanWarning {
   readonly code: PlanWarningCode;
@@ -201,7 +204,7 @@ export interface PlanWarning {
 }
 
 /** Every warning code, in the order a plan lists them. */
-export const PLAN_WARNING_CODES = ['node-too-small', 'critical-demoted', 'tier-unowned', 'minimum-clamped', 'maximum-capped'] as const;
+export const PLAN_WARNING_CODES = ['node-too-small', 'critical-demoted', 'tier-unowned', 'minimum-clamped', 'maximum-capped', 'profile-annotation', 'profile-degraded'] as const;
 /** A warning's kind (see PlanWarning). */
 export type PlanWarningCode = (typeof PLAN_WARNING_CODES)[number];
 

@@ -119,10 +119,11 @@ function containers(value: unknown, path: string, problems: Problems, required: 
     const at = `${path}[${i}]`;
     if (!isRecord(c)) {
       problems.add(at, 'must be an object', c);
-      return { name: '', resources: { requests: {}, limits: {} }, restartPolicy: null };
+      return { name: '', image: '', resources: { requests: {}, limits: {} }, restartPolicy: null };
     }
     return {
       name: str(c.name, `${at}.name`, problems, false) ?? '',
+      image: str(c.image, `${at}.image`, problems, false) ?? '',
       resources: requirements(c.resources, `${at}.resources`, problems),
       restartPolicy: str(c.restartPolicy, `${at}.restartPolicy`, problems, false),
     };
@@ -184,6 +185,7 @@ function podFrom(obj: unknown, problems: Problems): PodInfo | null {
     podResources,
     overhead: resourceList(spec.overhead, 'spec.overhead', problems),
     labels: labels(meta.labels, 'metadata.labels', problems),
+    annotations: labels(meta.annotations, 'metadata.annotations', problems),
   };
 }
 

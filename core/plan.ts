@@ -12,7 +12,13 @@ import type { FenceCapacity } from './capacity.ts';
 import { coresNeeded, fenceCapacity } from './capacity.ts';
 import { renderLayers } from './layers.ts';
 import { cpuLimitMillis, cpuRequestMillis } from './resources.ts';
-import type { LayeredConfig } from './scx.ts';
+import type { ProfileCatalog } from './profiles.ts';
+import { builtinProfileCatalog } from './profiles.ts';
+import type { ProfileDegradation, ProfiledPod, ProfileRendering } from './profiles-render.ts';
+import { applyProfileLayers, renderProfiles } from './profiles-render.ts';
+import type { ProfileSelection } from './profiles-select.ts';
+import { profileContext, selectProfile } from './profiles-select.ts';
+import type { LayeredConfig, LayerKind } from './scx.ts';
 import { serializeConfig, validateLayeredConfig } from './scx.ts';
 import type { TierAssignment } from './tier.ts';
 import { exclusionOf, knownClasses, tierOf, unresolvedPriority } from './tier.ts';
@@ -78,12 +84,29 @@ export interface SkippedPod {
   readonly problem: Problem;
 }
 
+/** A tiered pod's workload-profile selection (core/profiles-select.ts), in pod order. */
+export interface PodProfileSelection {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly selection: ProfileSelection;
+}
+
+/** The workload profiles of a plan: every pod's selection and their rendering into layers and hints. */
+export interface PlanProfiles {
+  /** One per planned pod, sorted like `Plan.pods`. */
+  readonly selections: readonly PodProfileSelection[];
+  /** The profile layers (already in `config`), the carved tier layers and each profiled pod's groups. */
+  readonly rendering: ProfileRendering;
+}
+
 export interface Plan {
   readonly node: string;
   /** The node's tiered pods, sorted by (namespace, name, uid). Finished pods are left out. */
   readonly pods: readonly PlacedPod[];
   /** Pods on the node that take no part because they cannot be planned, sorted like `pods`. */
   readonly skipped: readonly SkippedPod[];
+  /** The tier layers, in config order; profile layers are in `profiles.rendering.layers`, both in `config`. */
   readonly layers: readonly LayerPlan[];
   readonly config: LayeredConfig;
   /** Canonical config bytes; `configSha256` is their identity. */
@@ -98,6 +121,54 @@ export interface Plan {
   readonly fence: FenceCapacity;
   /** Whole cores the fenced Critical layer holds (its request cores); 0 when it has no pods or is demoted. */
   readonly fencedCores: number;
+  readonly profiles: PlanProfiles;
+}
+
+/** A tier layer with the cores profile layers carved from it taken off its range (spec and plan alike). */
+function carvedLayer(l: LayerPlan, range: readonly [number, number]): LayerPlan {
+  const k = l.spec.kind;
+  const kind: LayerKind = 'Confined' in k ? { Confined: { ...k.Confined, cpus_range: range } } : 'Grouped' in k ? { Grouped: { ...k.Grouped, cpus_range: range } } : k;
+  return { ...l, cpusRange: range, spec: { ...l.spec, kind } };
+}
+
+/**
+ * Selects each planned pod's workload profile and renders the profiled ones (docs/profiles.md):
+ * the profile layers and hints, and a warning for every annotation naming no profile in effect
+ * and every group that stays in its tier's plain layer.
+ */
+function planProfiles(policy: Policy, node: NodeInfo, planned: readonly PlacedPod[], layers: readonly LayerPlan[], catalog: ProfileCatalog): { profiles: PlanProfiles; warnings: PlanWarning[] } {
+  const ctx = profileContext(catalog, { cpus: Math.floor(node.cpuCapacityMillis / 1000), smt: policy.node.threadsPerCore > 1 });
+  const warnings: PlanWarning[] = [];
+  const selections: PodProfileSelection[] = [];
+  const profiled: ProfiledPod[] = [];
+  for (const p of planned) {
+    const selection = selectProfile(policy, { annotations: p.pod.annotations, containers: p.pod.containers }, ctx);
+    selections.push({ namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, selection });
+    const tier = p.assignment.tier === 'system' ? null : p.assignment.tier;
+    if (selection.annotationProblem !== null) warnings.push({ code: 'profile-annotation', tier, message: `pod ${p.pod.namespace}/${p.pod.name}: ${selection.annotationProblem}` });
+    if (selection.profile === null) continue;
+    profiled.push({
+      namespace: p.pod.namespace, name: p.pod.name, uid: p.pod.uid, qosClass: p.assignment.qosClass, tier: p.assignment.tier,
+      layer: p.assignment.layer, requestMillis: p.requestMillis, profile: selection.profile.profile,
+    });
+  }
+  const rendering = renderProfiles(policy, { layers }, profiled);
+  // One warning per (profile, group, code, tier), so a hundred Redis pods make one line, not a hundred.
+  const seen = new Map<string, { first: ProfileDegradation; tier: Tier | null; pods: string[] }>();
+  for (const d of rendering.degradations) {
+    const t = planned.find((p) => p.pod.uid === d.uid)?.assignment.tier;
+    const tier = t === undefined || t === 'system' ? null : t;
+    const key = JSON.stringify([d.profile, d.group, d.code, tier]);
+    const entry = seen.get(key) ?? { first: d, tier, pods: [] };
+    entry.pods.push(`${d.namespace}/${d.name}`);
+    seen.set(key, entry);
+  }
+  for (const { first, tier, pods } of seen.values()) {
+    const message = pods.length === 1 ? first.message
+      : `${pods.length} pods (${pods.slice(0, 3).join(', ')}${pods.length > 3 ? `, and ${pods.length - 3} more` : ''}): profile ${first.profile}, group ${first.group}; as for ${pods[0] ?? ''}: ${first.message.slice(first.message.indexOf(' stays ') + 1)}`;
+    warnings.push({ code: 'profile-degraded', tier, message: `${message} [${first.code}]` });
+  }
+  return { profiles: { selections, rendering }, warnings };
 }
 
 /**
@@ -150,9 +221,12 @@ export function serializeDistribution(d: QosDistribution): string {
  * renders, validates and hashes the scx_layered config. Same inputs in any order give
  * byte-identical output. Pods that cannot be planned (no UID, so no cgroup path; a class that
  * cannot be resolved) are left out and listed in `skipped` with the reason; callers decide
- * whether that is fatal. Throws Error if the renderer ever produced a config the validator rejects.
+ * whether that is fatal. Workload profiles come from `profileCatalog` (the built-ins unless the
+ * caller passes the agent's files too): each pod's is selected, and the profiled pods' thread
+ * groups rendered into profile layers and task hints (docs/profiles.md), degradations as warnings.
+ * Throws Error if the renderer ever produced a config the validator rejects.
  */
-export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): Plan {
+export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = [], profileCatalog: ProfileCatalog = builtinProfileCatalog()): Plan {
   const onNode = pods.filter((p) => p.nodeName === node.name);
   const missingUid: SkippedPod[] = [...onNode].sort(comparePods)
     .filter((p) => p.uid === '' && exclusionOf(p) === null)
@@ -170,10 +244,16 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
       requestMillis: p.requestMillis, limitMillis: p.limitMillis,
     });
   }
-  const { layers, warnings, sharedTiers } = renderLayers(policy, node, members);
+  const { layers: tierLayers, warnings: sizingWarnings, sharedTiers } = renderLayers(policy, node, members);
   const planned = sharedTiers.length === 0 ? placed : placed.map((p): PlacedPod => (
     p.assignment.tier !== 'system' && sharedTiers.includes(p.assignment.tier) ? { ...p, assignment: { ...p.assignment, layer: 'shared' } } : p));
-  const config = layers.map((l) => l.spec);
+  const { profiles, warnings: profileWarnings } = planProfiles(policy, node, planned, tierLayers, profileCatalog);
+  const layers = tierLayers.map((l) => {
+    const r = profiles.rendering.resized.find((x) => x.name === l.name);
+    return r === undefined ? l : carvedLayer(l, r.cpusRange);
+  });
+  const warnings = [...sizingWarnings, ...profileWarnings];
+  const config = applyProfileLayers(tierLayers.map((l) => l.spec), profiles.rendering);
   const problems = validateLayeredConfig(config);
   if (problems.length > 0) {
     throw new Error(`internal error: rendered an invalid scx_layered config for node ${node.name}:\n${problems.join('\n')}`);
@@ -196,5 +276,6 @@ export function plan(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], c
     warnings,
     fence,
     fencedCores: critical === undefined || critical.demoted ? 0 : coresNeeded(critical.requestMillis, fence.threadsPerCore),
+    profiles,
   };
 }

@@ -2,15 +2,15 @@
  * Rendering workload profiles within scx_layered's limits (docs/profiles.md "Rendering"): given a
  * node's tier layout and its profiled pods, the extra layers, the task hints and the cores they
  * carve from their tiers, and every group that had to stay in its tier's plain layer, with the
- * reason. Pure and deterministic; plan() does not call it yet (docs/profiles.md "Status").
+ * reason. Pure and deterministic; plan() calls it for every node.
  */
 import type { Policy } from './config.ts';
 import { coresOf } from './capacity.ts';
 import { TASK_HINTS } from './hints.ts';
 import { LAYER_DEFAULTS, layerOverrides, podCgroupPath } from './layers.ts';
 import { comparePods } from './pod-order.ts';
-import type { Profile, ThreadGroup, Treatment } from './profiles.ts';
-import { describeSelectors } from './profiles.ts';
+import type { Profile, ThreadGroup, ThreadView, Treatment } from './profiles.ts';
+import { describeSelectors, groupOfThread } from './profiles.ts';
 import type { ProfileSelection } from './profiles-select.ts';
 import { formatCpuMillis } from './quantity.ts';
 import type { LayerCommon, LayerKind, LayerKindName, LayerMatch, LayeredConfig, LayerSpec, SizedKindFields } from './scx.ts';
@@ -50,11 +50,11 @@ const SUB_LAYERS: readonly SubLayer[] = [
   { name: 'normal-latency', tier: 'normal', treatment: 'latency' },
 ];
 
-/** Match conditions of profile layers: scx_layered's CommPrefix besides what tier layers use. */
-export type ProfileMatch = LayerMatch | { readonly CommPrefix: string };
+/** Match conditions of profile layers (thread names are CommPrefix). */
+export type ProfileMatch = LayerMatch;
 
-/** A layer spec whose blocks may test thread names. */
-export type ProfileLayerSpec = Omit<LayerSpec, 'matches'> & { readonly matches: readonly (readonly ProfileMatch[])[] };
+/** A profile layer's spec. */
+export type ProfileLayerSpec = LayerSpec;
 
 /** A base layer as rendering sees it (core/layers.ts LayerPlan has these fields). */
 export interface BaseLayer {
@@ -269,7 +269,8 @@ function fitMatches(policy: Policy, drafts: readonly Draft[]): void {
 /**
  * Whole cores for exclusive and latency groups, carved from their tier's layer: each pod at most
  * its own request in whole cores, the tier's layer keeping at least one core for everything else.
- * Latency groups first (one core each by default), then exclusive ones (what is left of the pod's).
+ * Latency groups first (one core each by default, never the pod's last), then exclusive ones
+ * (what is left of the pod's).
  */
 function carveCores(layout: ProfileLayout, drafts: readonly Draft[], tpc: number): void {
   const podLeft = new Map<string, number>();
@@ -294,14 +295,21 @@ function carveCores(layout: ProfileLayout, drafts: readonly Draft[], tpc: number
         degrade(d, 'cores', `${tier} holds ${plural(tierCores, 'whole core')} and keeps one for its other threads and pods; none is left to carve`);
         continue;
       }
+      // A latency group's core is idle most of the time: never the pod's last, which its main
+      // threads need (a 1-core Redis would otherwise give its core to bio_aof, decisions §66).
+      const usable = d.group.treatment === 'latency' ? ownLeft - 1 : ownLeft;
+      if (usable === 0) {
+        degrade(d, 'cores', `the pod's request leaves ${plural(ownLeft, 'whole core')}, and a latency group never takes a pod's last: its main threads keep it`);
+        continue;
+      }
       const want = d.group.cores ?? (d.group.treatment === 'latency' ? 1 : ownLeft);
-      const granted = Math.min(want, ownLeft, left);
+      const granted = Math.min(want, usable, left);
       left -= granted;
       podLeft.set(d.pod.uid, ownLeft - granted);
       d.cores = granted;
       if (granted < want) {
         d.status = 'partial';
-        const bound = granted === ownLeft ? `the pod's own request leaves ${plural(ownLeft, 'whole core')}` : `${tier} keeps one of its ${plural(tierCores, 'whole core')} for its other threads and pods`;
+        const bound = granted === usable ? `the pod's own request leaves ${plural(usable, 'whole core')} for it` : `${tier} keeps one of its ${plural(tierCores, 'whole core')} for its other threads and pods`;
         d.reason = `${granted} of ${plural(want, 'wanted whole core')}: ${bound}`;
       }
     }
@@ -473,4 +481,16 @@ export function explainProfile(selection: ProfileSelection, placement: PodProfil
     lines.push(`  ${g.name} (${g.treatment}): ${describeSelectors(g)} → ${where}`);
   }
   return lines;
+}
+
+/**
+ * The task hint the agent writes on one thread of a profiled pod (`placement = "hints"`): the
+ * hint of the first group holding the thread (groupOfThread) when that group is placed by a hint,
+ * else the pod's own (`podHint`; null when the config's static matches place the pod, and the
+ * agent then writes 0, which no layer maps, so the static match decides).
+ */
+export function threadHint(profile: Profile, placement: PodProfilePlacement, podHint: number | null, thread: ThreadView): number | null {
+  const group = groupOfThread(profile, thread);
+  if (group === null) return podHint;
+  return placement.groups.find((g) => g.group === group.name)?.hint ?? podHint;
 }

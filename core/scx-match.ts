@@ -60,6 +60,7 @@ function conditionHolds(m: LayerMatch, task: TaskView): boolean {
   // String matchers are plain byte prefixes (U:94-144).
   if ('CgroupPrefix' in m) return task.cgroupPath.startsWith(m.CgroupPrefix);
   if ('CgroupRegex' in m) return new RegExp(m.CgroupRegex, 'u').test(absoluteCgroupPath(task.cgroupPath));
+  if ('CommPrefix' in m) return truncateBytes(task.comm, COMM_BYTES).startsWith(m.CommPrefix);
   if ('PcommPrefix' in m) return truncateBytes(task.pcomm ?? task.comm, COMM_BYTES).startsWith(m.PcommPrefix);
   if ('HintEquals' in m) return task.hint !== null && task.hint <= SCX_LIMITS.maxHint && task.hint === m.HintEquals;
   throw new Error(`scx-match: unsupported match ${JSON.stringify(m)}`);

@@ -52,6 +52,8 @@ export type LayerMatch =
   | { readonly CgroupPrefix: string }
   | { readonly CgroupRegex: string }
   | { readonly PcommPrefix: string }
+  /** The thread's own comm (workload profiles' thread groups); at most 15 bytes, like PcommPrefix. */
+  | { readonly CommPrefix: string }
   /** A task whose hint map entry equals this (0..=1024); scx_layered wants it alone in its AND block. */
   | { readonly HintEquals: number };
 

@@ -52,6 +52,8 @@ export interface ResourceRequirements {
 
 export interface ContainerInfo {
   readonly name: string;
+  /** `image` as written in the spec ('' when a hand-written manifest has none); workload profiles match it. */
+  readonly image: string;
   readonly resources: ResourceRequirements;
   /** `Always` marks a restartable init container (a sidecar). */
   readonly restartPolicy: string | null;
@@ -80,6 +82,8 @@ export interface PodInfo {
   readonly podResources: ResourceRequirements | null;
   readonly overhead: ResourceList;
   readonly labels: Readonly<Record<string, string>>;
+  /** `metadata.annotations`; the `<prefix>/workload-profile` annotation selects a workload profile. */
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** The part of a Node that sizing reads. */
