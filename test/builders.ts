@@ -25,6 +25,9 @@ export interface PodSpecInput {
   initContainers?: unknown[];
   podResources?: unknown;
   overhead?: Record<string, string>;
+  /** The single container's image (default busybox, which no built-in profile matches). */
+  image?: string;
+  annotations?: Record<string, string>;
 }
 
 let counter = 0;
@@ -45,7 +48,7 @@ export function podObject(p: PodSpecInput = {}): Record<string, unknown> {
   if (p.cpuLimit !== undefined) limits.cpu = p.cpuLimit;
   if (p.memoryLimit !== undefined) limits.memory = p.memoryLimit;
   const spec: Record<string, unknown> = {
-    containers: p.containers ?? [{ name: 'app', image: 'busybox', resources: { requests, limits } }],
+    containers: p.containers ?? [{ name: 'app', image: p.image ?? 'busybox', resources: { requests, limits } }],
   };
   if (p.node !== null) spec.nodeName = p.node ?? 'node-1';
   if (p.priority !== undefined) spec.priority = p.priority;
@@ -59,7 +62,7 @@ export function podObject(p: PodSpecInput = {}): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: p.name ?? `pod-${counter}`, namespace: p.namespace ?? 'default', uid: p.uid ?? uidOf(counter) },
+    metadata: { name: p.name ?? `pod-${counter}`, namespace: p.namespace ?? 'default', uid: p.uid ?? uidOf(counter), ...(p.annotations === undefined ? {} : { annotations: p.annotations }) },
     spec,
     status,
   };

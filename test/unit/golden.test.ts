@@ -37,7 +37,7 @@ describe('the golden check', () => {
 
 describe('golden cases', () => {
   it('has the cases the engine must cover', () => {
-    expect(cases).toEqual(expect.arrayContaining(['examples', 'empty-node', 'demotion', 'many-pods', 'cgroupfs', 'two-cpu-fence', 'hints-systemd', 'hints-cgroupfs']));
+    expect(cases).toEqual(expect.arrayContaining(['examples', 'empty-node', 'demotion', 'many-pods', 'cgroupfs', 'two-cpu-fence', 'hints-systemd', 'hints-cgroupfs', 'profiles-hints', 'profiles-cgroup']));
   });
 
   describe.each(cases)('%s', (name) => {
