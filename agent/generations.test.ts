@@ -42,4 +42,15 @@ describe('GenerationStore', () => {
     expect(names(s.current()?.assignments ?? [])).toEqual(['db', 'web']);
     expect(s.current()?.moves.map((m) => [m.name, m.from, m.to])).toEqual([['batch', 'background', null], ['db', null, 'critical']]);
   });
+
+  it('tells subscribers of the current generation\'s changes under the same config, and of nothing when nothing changed', () => {
+    const s = new GenerationStore();
+    const seen: [number, string[]][] = [];
+    s.subscribe((g) => seen.push([g.number, names(g.assignments)]));
+    s.record(plan(policy, worker, [web]), at(0));
+    s.record(plan(policy, worker, [web]), at(1)); // the same plan again: nothing to tell
+    s.record(plan(policy, worker, [web, batch]), at(2)); // batch arrives under the same config
+    s.record(plan(policy, worker, [web, batch, db]), at(3)); // a new generation
+    expect(seen).toEqual([[1, ['web']], [1, ['batch', 'web']], [2, ['batch', 'db', 'web']]]);
+  });
 });

@@ -67,7 +67,7 @@ export class GenerationStore {
    * Records `plan` as a new generation if its config bytes differ from the current one's, and
    * tells subscribers; returns it. With the same bytes there is no new generation (null), but
    * the current one's pod rows, distribution and warnings (and its moves since the previous
-   * generation) follow the plan: with `placement = "hints"` pods come and go, and change tier,
+   * generation) follow the plan, and subscribers are told when any of them changed: with `placement = "hints"` pods come and go, and change tier,
    * under one config, and the current generation must not show pods that left. A replaced
    * generation keeps them as they were at its last moment.
    */
@@ -76,10 +76,14 @@ export class GenerationStore {
     const assignments = plan.pods.map(tierRowOf);
     if (current !== null && current.sha256 === plan.configSha256) {
       const previous = this.kept.at(-2);
-      this.kept[this.kept.length - 1] = {
+      const updated: Generation = {
         ...current, assignments, distribution: plan.distribution, warnings: plan.warnings,
         moves: tierMoves(previous === undefined ? [] : podTiers(previous.assignments), podTiers(assignments)),
       };
+      this.kept[this.kept.length - 1] = updated;
+      // Watchers hear of it too, under the same number: the pods they show changed.
+      const shown = (g: Generation): string => JSON.stringify([g.assignments, g.distribution, g.warnings, g.moves]);
+      if (shown(updated) !== shown(current)) for (const listener of this.listeners) listener(updated);
       return null;
     }
     const generation: Generation = {
@@ -101,7 +105,11 @@ export class GenerationStore {
     return generation;
   }
 
-  /** Calls `listener` for every new generation until the returned function is called. */
+  /**
+   * Calls `listener` for every new generation, and again for the current one (same number) when
+   * its pod rows, distribution, warnings or moves change under the same config, until the
+   * returned function is called.
+   */
   subscribe(listener: (g: Generation) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -92,12 +92,14 @@ export interface AgentClient extends grpc.Client {
   listGenerations(argument: _temper_v1_ListGenerationsRequest, callback: grpc.requestCallback<_temper_v1_ListGenerationsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * The current generation first (if any), then each new one as it is recorded.
+   * The current generation first (if any), then each new one as it is recorded, and the current
+   * one again (same number) when its pods, distribution or warnings change under the same config.
    */
   WatchGenerations(argument: _temper_v1_WatchGenerationsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_temper_v1_Generation__Output>;
   WatchGenerations(argument: _temper_v1_WatchGenerationsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_temper_v1_Generation__Output>;
   /**
-   * The current generation first (if any), then each new one as it is recorded.
+   * The current generation first (if any), then each new one as it is recorded, and the current
+   * one again (same number) when its pods, distribution or warnings change under the same config.
    */
   watchGenerations(argument: _temper_v1_WatchGenerationsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_temper_v1_Generation__Output>;
   watchGenerations(argument: _temper_v1_WatchGenerationsRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_temper_v1_Generation__Output>;
@@ -131,7 +133,8 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   ListGenerations: grpc.handleUnaryCall<_temper_v1_ListGenerationsRequest__Output, _temper_v1_ListGenerationsResponse>;
   
   /**
-   * The current generation first (if any), then each new one as it is recorded.
+   * The current generation first (if any), then each new one as it is recorded, and the current
+   * one again (same number) when its pods, distribution or warnings change under the same config.
    */
   WatchGenerations: grpc.handleServerStreamingCall<_temper_v1_WatchGenerationsRequest__Output, _temper_v1_Generation>;
   
