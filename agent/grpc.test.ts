@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultPolicy } from '../core/config.ts';
 import { plan } from '../core/plan.ts';
 import { cgroupPolicy, node, pod, uidOf } from '../test/builders.ts';
 import { GenerationStore, KEPT_GENERATIONS } from './generations.ts';
@@ -226,6 +227,27 @@ describe('temper.v1.Agent', () => {
     stream.on('error', () => undefined);
     stream.cancel();
     expect((await ended).code).toBe(grpc.status.CANCELLED);
+  });
+
+  it('WatchGenerations sends the current generation again, same number, when its pods change under the same config (hints)', async () => {
+    const hinted = defaultPolicy();
+    store.record(plan(hinted, worker, [api]), at(0));
+    const client = await start();
+    const stream = client.watchGenerations({});
+    const received: Generation__Output[] = [];
+    let first = (): void => undefined;
+    const once = new Promise<void>((ok) => { first = ok; });
+    const twice = new Promise<void>((ok) => stream.on('data', (g: Generation__Output) => {
+      received.push(g);
+      if (received.length === 1) first();
+      if (received.length === 2) ok();
+    }));
+    await once; // the server has subscribed: it sent the current generation
+    store.record(plan(hinted, worker, [api, batch]), at(1)); // a BestEffort pod: the same config bytes
+    await twice;
+    expect(received.map((g) => [g.number, g.assignments.map((a) => a.name)])).toEqual([['1', ['api']], ['1', ['batch', 'api']]]); // pods sorted by namespace: jobs/batch first
+    stream.on('error', () => undefined);
+    stream.cancel();
   });
 
   it('WatchGenerations before the first generation waits for it', async () => {
