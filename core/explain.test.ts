@@ -40,3 +40,18 @@ describe('explain: what places the pod', () => {
     expect(matchLine(hints, lowPod, [], null)).toBe('task hint 5 written by the agent for each of its threads (HintEquals 5); until a thread\'s hint is written, the static matches place it');
   });
 });
+
+describe('explain: the Profile lines', () => {
+  const redis = pod({ name: 'cache', uid: uidOf(4), containers: [{ name: 'redis', image: 'redis:7', resources: { requests: { cpu: '1' }, limits: { cpu: '1' } } }] });
+  it('follow the layer; with them, the plan\'s profile warnings (this pod\'s or another\'s) are not repeated', () => {
+    const p = plan(hints, node('node-1', '8'), [redis, web]);
+    expect(p.warnings.map((w) => w.code)).toContain('profile-degraded');
+    const placed = (target: PodInfo) => p.pods.find((x) => x.pod === target) ?? null;
+    const lines = ['Profile:     none (test)'];
+    const explained = explainPod(hints, web, placed(web), p, lines);
+    expect(explained).toMatch(/\nProfile: {5}none \(test\)\nConfig:/);
+    expect(explained).not.toContain('[profile-degraded]');
+    // callers without Profile lines still get every warning about the tier
+    expect(explainPod(hints, web, placed(web), p)).toContain('Warning:     [profile-degraded] pod default/cache');
+  });
+});

@@ -8,6 +8,9 @@ import { matchTask } from './scx-match.ts';
 import { exclusionOf } from './tier.ts';
 import type { PodInfo } from './types.ts';
 
+/** The plan warnings about one pod's workload profile (core/plan.ts planProfiles). */
+const PROFILE_WARNING_CODES: readonly string[] = ['profile-degraded', 'profile-annotation'];
+
 function row(label: string, value: string): string {
   return `${`${label}:`.padEnd(13)}${value}`;
 }
@@ -91,8 +94,11 @@ export function warningsFor(warnings: readonly PlanWarning[], tier: string): Pla
 /**
  * Explains one pod. `placed` is its classification (null when it takes no part); `plan` is its
  * node's plan when known, which adds the rendered layer's parameters and any demotion.
+ * `profileLines` (explainProfile's, core/profiles-render.ts) follow the layer; when given, the
+ * plan's profile warnings are left out: they say nothing about this pod its Profile lines do not,
+ * and other pods' are not about it.
  */
-export function explainPod(policy: Policy, pod: PodInfo, placed: PlacedPod | null, plan: Plan | null): string {
+export function explainPod(policy: Policy, pod: PodInfo, placed: PlacedPod | null, plan: Plan | null, profileLines: readonly string[] = []): string {
   const lines = [row('Pod', `${pod.namespace}/${pod.name}`), row('UID', pod.uid === '' ? '(none)' : pod.uid), row('Node', pod.nodeName ?? '(not scheduled)')];
   const excluded = exclusionOf(pod);
   if (placed === null || excluded !== null) {
@@ -110,9 +116,10 @@ export function explainPod(policy: Policy, pod: PodInfo, placed: PlacedPod | nul
     row('Rule', `${a.rule}: ${a.reason}`),
   );
   const layer = plan?.layers.find((l) => l.name === a.layer) ?? null;
-  lines.push(...layerRows(policy, placed, layer, plan));
+  lines.push(...layerRows(policy, placed, layer, plan), ...profileLines);
   if (plan !== null) {
-    for (const w of warningsFor(plan.warnings, a.tier)) lines.push(row('Warning', `[${w.code}] ${w.message}`));
+    const shown = warningsFor(plan.warnings, a.tier).filter((x) => profileLines.length === 0 || !PROFILE_WARNING_CODES.includes(x.code));
+    for (const w of shown) lines.push(row('Warning', `[${w.code}] ${w.message}`));
     lines.push(row('Config', `sha256 ${plan.configSha256.slice(0, 12)} (node ${plan.node})`));
   }
   return `${lines.join('\n')}\n`;

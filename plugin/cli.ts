@@ -7,27 +7,30 @@ import type { Policy } from '../core/config.ts';
 import { InputError, ProblemsError, UnresolvedPriorityError, problemAt } from '../core/errors.ts';
 import { explainPod, formatWarning } from '../core/explain.ts';
 import type { Plan } from '../core/plan.ts';
+import { explainProfile } from '../core/profiles-render.ts';
 import { classifyPods, plan, serializeDistribution, tierRowOf } from '../core/plan.ts';
+import type { NodeShape, ProfileCatalog } from '../core/profiles.ts';
 import type { CgroupDriver, NodeInfo, PodInfo, PriorityClassInfo } from '../core/types.ts';
 import { CGROUP_DRIVERS } from '../core/types.ts';
 import { registerConfigCommand } from './config-command.ts';
 import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerMigrateCommand } from './migrate-command.ts';
-import type { ClusterFlags } from './live.ts';
+import type { Cluster, ClusterFlags } from './live.ts';
 import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from './live.ts';
 import type { Manifests } from './manifests.ts';
 import { loadManifests, loadNode, readPolicy } from './manifests.ts';
-import type { CliIo } from './options.ts';
-import { clusterOptions, configOption, outputOption } from './options.ts';
+import type { CliIo, ProfileFlags } from './options.ts';
+import { clusterOptions, configOption, outputOption, profileOptions } from './options.ts';
 import type { OutputFormat } from './output.ts';
 import { formatTierRows } from './output.ts';
+import { dependsOnNodeLine, loadProfileCatalog, nodeShapeOf, profileCell, registerProfilesCommand, selectWithoutNode } from './profiles-command.ts';
 import { parseSelector, SelectorError } from './selector.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 /** A usage problem the user can fix by changing the command line. */
 class UsageError extends Error {}
 
-interface TiersOptions extends ClusterFlags {
+interface TiersOptions extends ClusterFlags, ProfileFlags {
   fromFile?: string;
   selector?: string;
   headers: boolean;
@@ -38,7 +41,7 @@ interface TiersOptions extends ClusterFlags {
   config?: string;
 }
 
-interface ExplainOptions extends ClusterFlags {
+interface ExplainOptions extends ClusterFlags, ProfileFlags {
   namespace?: string;
   fromFile?: string;
   node?: string;
@@ -49,8 +52,8 @@ interface ExplainOptions extends ClusterFlags {
  * The node's plan, when every pod on it can be planned: the CLI refuses to print a config that
  * leaves pods out. Pods without a UID are reported together, else the first unresolved class.
  */
-function planEvery(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[] = []): Plan {
-  const result = plan(policy, node, pods, classes);
+function planEvery(policy: Policy, node: NodeInfo, pods: readonly PodInfo[], classes: readonly PriorityClassInfo[], catalog: ProfileCatalog): Plan {
+  const result = plan(policy, node, pods, classes, catalog);
   const missingUid = result.skipped.filter((s) => s.reason === 'missing-uid');
   if (missingUid.length > 0) throw new InputError(missingUid.map((s) => s.problem));
   const first = result.skipped[0];
@@ -68,28 +71,66 @@ async function explainOffline(name: string, opts: ExplainOptions, file: string, 
   if (node !== null && pod.nodeName !== node.name) {
     throw new InputError([problemAt(`pod ${namespace}/${name}`, `is on node ${pod.nodeName ?? '(none)'}, not ${node.name}`)]);
   }
-  const nodePlan = node === null ? null : planEvery(policy, node, objects.pods, objects.priorityClasses);
+  const catalog = loadProfileCatalog(opts);
+  const nodePlan = node === null ? null : planEvery(policy, node, objects.pods, objects.priorityClasses, catalog);
   const placed = nodePlan !== null
     ? (nodePlan.pods.find((p) => p.pod === pod) ?? null)
     : (classifyPods(policy, [pod], objects.priorityClasses)[0] ?? null);
-  return explainPod(policy, pod, placed, nodePlan);
+  return explainPod(policy, pod, placed, nodePlan, profileLines(policy, pod, nodePlan, catalog));
+}
+
+/**
+ * The pod's profile section: the node plan's selection and group placements, or without a node
+ * the selection every node shape would give (or the candidates, when shapes disagree).
+ */
+function profileLines(policy: Policy, pod: PodInfo, nodePlan: Plan | null, catalog: ProfileCatalog): string[] {
+  if (nodePlan !== null) {
+    const selected = nodePlan.profiles.selections.find((s) => s.uid === pod.uid);
+    if (selected === undefined) return [];
+    return explainProfile(selected.selection, nodePlan.profiles.rendering.pods.find((p) => p.uid === pod.uid) ?? null);
+  }
+  const s = selectWithoutNode(policy, pod, catalog);
+  return s.kind === 'selected' ? explainProfile(s.selection, null) : [dependsOnNodeLine(s.variants)];
 }
 
 /** Live explain: the pod, and when it is scheduled, its node's plan (skipped if not readable). */
 async function explainLive(name: string, opts: ExplainOptions): Promise<string> {
   const cluster = connect(opts);
   const policy = await clusterPolicy(cluster, opts.config === undefined ? null : readPolicy(opts.config));
+  const catalog = loadProfileCatalog(opts);
   const pod = await getPod(cluster, opts.namespace ?? cluster.namespace, name);
   let nodePlan = null;
   if (pod.nodeName !== null) {
     try {
-      nodePlan = planEvery(policy, await getNode(cluster, pod.nodeName), await listPods(cluster, null, pod.nodeName));
+      nodePlan = planEvery(policy, await getNode(cluster, pod.nodeName), await listPods(cluster, null, pod.nodeName), [], catalog);
     } catch (err) {
       if (!(err instanceof ClusterError && err.message.startsWith('forbidden'))) throw err;
     }
   }
   const placed = nodePlan?.pods.find((p) => p.pod.uid === pod.uid) ?? classifyPods(policy, [pod])[0] ?? null;
-  return explainPod(policy, pod, placed, nodePlan);
+  return explainPod(policy, pod, placed, nodePlan, profileLines(policy, pod, nodePlan, catalog));
+}
+
+/**
+ * Live `tiers -o wide`'s PROFILE cells: a pod's profile rarely depends on its node's shape (only
+ * a profile file's variant for some shapes makes it so), and only then is its Node read.
+ */
+async function liveProfileCells(cluster: Cluster, policy: Policy, pods: readonly PodInfo[], catalog: ProfileCatalog): Promise<string[]> {
+  const cells = pods.map((p) => profileCell(policy, p, catalog, null));
+  const shapes = new Map<string, NodeShape | null>();
+  for (const [i, pod] of pods.entries()) {
+    if (cells[i] !== '?' || pod.nodeName === null) continue;
+    if (!shapes.has(pod.nodeName)) {
+      try {
+        shapes.set(pod.nodeName, nodeShapeOf(policy, await getNode(cluster, pod.nodeName)));
+      } catch (err) {
+        if (!(err instanceof ClusterError && /forbidden|not found/.test(err.message))) throw err;
+        shapes.set(pod.nodeName, null); // the cell stays `?`
+      }
+    }
+    cells[i] = profileCell(policy, pod, catalog, shapes.get(pod.nodeName) ?? null);
+  }
+  return cells;
 }
 
 /** Reads a PODS input, telling the user on stderr what was noticed about it (duplicates). */
@@ -150,7 +191,7 @@ function build(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError(false);
 
-  clusterOptions(configOption(program.command('tiers')))
+  profileOptions(clusterOptions(configOption(program.command('tiers'))))
     .description('list pods with their effective tier and layer')
     .option('--from-file <pods>', 'read pods from a manifest file (YAML or JSON, - for stdin) instead of the cluster')
     .option('-n, --namespace <ns>', 'only pods in this namespace (live default: the context\'s namespace)')
@@ -165,6 +206,8 @@ function build(io: CliIo): Command {
       const nodeName = nodeNameArg(opts.node);
       const matches = selectorOf(opts.selector);
       const noHeaders = !opts.headers;
+      const catalog = loadProfileCatalog(opts);
+      const wide = opts.output === 'wide';
       if (opts.fromFile !== undefined) {
         const policy = fromFile ?? readPolicy(undefined);
         const objects = await readInput(opts.fromFile, io);
@@ -176,27 +219,32 @@ function build(io: CliIo): Command {
           (nodeName === undefined || p.nodeName === nodeName) && matches(p.labels));
         const placed = classifyPods(policy, pods, objects.priorityClasses);
         const resources = placed.map((p) => resourceName(kindOf.get(p.pod), p.pod.name));
-        io.stdout(formatTierRows(placed.map(tierRowOf), opts.output, { showNamespace: opts.namespace === undefined || all, noHeaders, resources }));
+        // A pod's node shape is known when its Node is in the same input.
+        const nodes = new Map(objects.nodes.map((n) => [n.name, nodeShapeOf(policy, n)]));
+        const profiles = wide ? placed.map((p) => profileCell(policy, p.pod, catalog, nodes.get(p.pod.nodeName ?? '') ?? null)) : undefined;
+        io.stdout(formatTierRows(placed.map(tierRowOf), opts.output, { showNamespace: opts.namespace === undefined || all, noHeaders, resources, profiles }));
         return;
       }
       const cluster = connect(opts);
       const policy = await clusterPolicy(cluster, fromFile);
       const namespace = all ? null : (opts.namespace ?? cluster.namespace);
-      const rows = classifyPods(policy, await listPods(cluster, namespace, nodeName, opts.selector)).map(tierRowOf);
-      io.stdout(formatTierRows(rows, opts.output, { showNamespace: namespace === null, noHeaders }));
+      const placed = classifyPods(policy, await listPods(cluster, namespace, nodeName, opts.selector));
+      const profiles = wide ? await liveProfileCells(cluster, policy, placed.map((p) => p.pod), catalog) : undefined;
+      io.stdout(formatTierRows(placed.map(tierRowOf), opts.output, { showNamespace: namespace === null, noHeaders, profiles }));
     });
 
-  configOption(program.command('render'))
+  profileOptions(configOption(program.command('render')))
     .description('print the exact scx_layered config (a JSON array) for a node and its pods')
     .requiredOption('--node <node-file>', 'the Node object (YAML or JSON)')
     .requiredOption('--pods <pods-file>', 'the pods (YAML or JSON); those with spec.nodeName = the node are used')
     .addOption(new Option('--cgroup-driver <driver>', 'kubelet cgroup driver (overrides the config)').choices([...CGROUP_DRIVERS]))
-    .action(async (opts: { node: string; pods: string; config?: string; cgroupDriver?: string }) => {
+    .action(async (opts: ProfileFlags & { node: string; pods: string; config?: string; cgroupDriver?: string }) => {
       const policy = withPolicy(opts.config, opts.cgroupDriver);
+      const catalog = loadProfileCatalog(opts);
       const node = await loadNode(opts.node);
       const objects = await readInput(opts.pods, io);
       nodeInputs(objects, node, opts.pods, io);
-      const result = planEvery(policy, node, objects.pods, objects.priorityClasses);
+      const result = planEvery(policy, node, objects.pods, objects.priorityClasses, catalog);
       io.stdout(result.configJson);
       // stdout stays the exact config bytes; what the node cannot guarantee goes to stderr
       for (const w of result.warnings) io.stderr(`${formatWarning(w)}\n`);
@@ -211,10 +259,10 @@ function build(io: CliIo): Command {
       const node = await loadNode(opts.node);
       const objects = await readInput(opts.pods, io);
       nodeInputs(objects, node, opts.pods, io);
-      io.stdout(`${serializeDistribution(planEvery(policy, node, objects.pods, objects.priorityClasses).distribution)}\n`);
+      io.stdout(`${serializeDistribution(planEvery(policy, node, objects.pods, objects.priorityClasses, loadProfileCatalog({})).distribution)}\n`);
     });
 
-  clusterOptions(configOption(program.command('explain')))
+  profileOptions(clusterOptions(configOption(program.command('explain'))))
     .description('explain a pod\'s tier and layer: kubectl temper explain pod NAME')
     .argument('<kind>', 'the resource kind; only "pod" is supported')
     .argument('<name>', 'the pod name')
@@ -226,6 +274,7 @@ function build(io: CliIo): Command {
       io.stdout(opts.fromFile === undefined ? await explainLive(name, opts) : await explainOffline(name, opts, opts.fromFile, io));
     });
 
+  registerProfilesCommand(program, io, (message) => new UsageError(message));
   registerConfigCommand(program, io);
   registerDashboardCommand(program, io);
   registerMigrateCommand(program, io);

@@ -1,11 +1,12 @@
 /**
- * Reading manifest and config files for the offline commands: the only file I/O the plugin does.
+ * Reading manifest, config and profile files for the offline commands: the only file I/O the plugin does.
  * Input is read as kubectl reads it: YAML 1.1 merge keys, a byte-order mark (UTF-8 or UTF-16),
  * stdin through a real stream (a slow pipe is not an error), and refusals for inputs that would
  * exhaust memory or the stack (too large, alias bombs, absurd nesting), each one clear line.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import { defaultPolicy, parsePolicy } from '../core/config.ts';
@@ -14,6 +15,7 @@ import type { Problem } from '../core/errors.ts';
 import { InputError, isRecord, problemAt } from '../core/errors.ts';
 import type { ManifestObjects } from '../core/objects.ts';
 import { objectsFromDocuments } from '../core/objects.ts';
+import type { ProfileFile } from '../core/profiles.ts';
 import type { NodeInfo, PodInfo } from '../core/types.ts';
 
 /** Largest input the CLI reads; a Node/Pod list for a whole cluster is far smaller. */
@@ -29,7 +31,7 @@ const tooLarge = (source: string, what: string, size: string): InputError =>
 
 function readError(path: string, what: string, err: unknown): InputError {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'ENOTDIR' ? 'not a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
   return new InputError([problemAt(path, `cannot read ${what}: ${why}`, err)]);
 }
 
@@ -246,4 +248,43 @@ export async function loadNode(path: string, stdin: Readable = process.stdin): P
 /** Reads the TOML configuration, or the defaults when no path is given. */
 export function readPolicy(path: string | undefined): Policy {
   return path === undefined ? defaultPolicy() : parsePolicy(decodeText(readFileBytes(path, 'config file'), path), path);
+}
+
+/** Whether a directory entry is a profile file: `*.toml`, not one of a ConfigMap volume's `..data` entries. */
+const isProfileFileName = (name: string): boolean => name.endsWith('.toml') && !name.startsWith('..');
+
+/**
+ * Reads workload-profile files as the agent does: every `*.toml` in `dir` (sorted by name;
+ * symlinks followed, as a ConfigMap volume has them), then each of `files`, each once. Each
+ * file is named as the user wrote its path, which is how the parser's messages name it.
+ */
+export function readProfileFiles(dir: string | undefined, files: readonly string[]): ProfileFile[] {
+  const paths: string[] = [];
+  if (dir !== undefined) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (err) {
+      throw readError(dir, 'profiles directory', err);
+    }
+    for (const name of names.filter(isProfileFileName).sort()) {
+      const path = join(dir, name);
+      let regular: boolean;
+      try {
+        regular = statSync(path).isFile();
+      } catch (err) {
+        throw readError(path, 'profile file', err);
+      }
+      if (regular) paths.push(path);
+    }
+  }
+  const seen = new Set<string>();
+  const out: ProfileFile[] = [];
+  for (const path of [...paths, ...files]) {
+    const key = resolve(path);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ name: path, text: decodeText(readFileBytes(path, 'profile file'), path) });
+  }
+  return out;
 }

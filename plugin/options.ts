@@ -42,3 +42,19 @@ export function agentLocatorOptions(cmd: Command, what: string, timeoutHelp: str
     .addOption(new Option('--agent-port <port>', 'the agent pod\'s HTTP port').argParser(parsePortArg).default(DEFAULT_AGENT_PORT));
   return clusterOptions(configOption(cmd, 'Temper configuration file (TOML); its naming.namespace is where the agent runs'), timeoutHelp);
 }
+
+/** The workload-profile files a command reads besides the built-ins (profileOptions). */
+export interface ProfileFlags {
+  readonly profilesDir?: string;
+  readonly profiles?: readonly string[];
+}
+
+/**
+ * --profiles-dir and --profiles: workload-profile files besides the built-ins, read here (the
+ * node agent reads its own directory on each node, which these do not change).
+ */
+export function profileOptions(cmd: Command): Command {
+  return cmd
+    .option('--profiles-dir <dir>', 'also read every *.toml workload-profile file in this directory (default: built-in profiles only; the node agent reads its own directory, /etc/temper/profiles unless configured otherwise)')
+    .option('--profiles <file>', 'also read this workload-profile file (TOML); repeatable', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+}

@@ -7,7 +7,7 @@ export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'name'] as const
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** A borderless, left-aligned table like kubectl's. */
-function plainTable(head: string[], rows: string[][]): string {
+export function plainTable(head: string[], rows: string[][]): string {
   const table = new Table({
     head,
     chars: {
@@ -31,6 +31,8 @@ export interface TierRowsView {
    * prints it, and the table's NAME column does when rows of more than one kind are listed.
    */
   readonly resources?: readonly string[];
+  /** Each row's workload profile (`redis`, `-`, `?`), parallel to the rows: `-o wide` shows it. */
+  readonly profiles?: readonly string[];
 }
 
 /** Renders tier rows in the requested format. */
@@ -45,10 +47,10 @@ export function formatTierRows(rows: readonly TierRow[], format: OutputFormat, v
   const wide = format === 'wide';
   const { showNamespace } = view;
   // HINT `-`: the config's own matches place the pod (an agent older than the field sends none).
-  const head = [...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'TIER', 'LAYER', 'PRIORITY', 'QOS', ...(wide ? ['HINT', 'UID', 'REASON'] : [])];
+  const head = [...(showNamespace ? ['NAMESPACE'] : []), 'NAME', 'TIER', 'LAYER', 'PRIORITY', 'QOS', ...(wide ? ['HINT', 'PROFILE', 'UID', 'REASON'] : [])];
   const body = rows.map((r, i) => [
     ...(showNamespace ? [r.namespace] : []), names[i] ?? r.name, r.tier, r.layer, String(r.priority), r.qosClass,
-    ...(wide ? [r.hint === undefined || r.hint === null ? '-' : String(r.hint), r.uid, r.reason] : []),
+    ...(wide ? [r.hint === undefined || r.hint === null ? '-' : String(r.hint), view.profiles?.[i] ?? '-', r.uid, r.reason] : []),
   ]);
   const table = plainTable(head, body);
   return view.noHeaders === true ? table.slice(table.indexOf('\n') + 1) : table;

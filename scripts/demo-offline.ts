@@ -16,7 +16,8 @@ const result = plan(policy, node, objects.pods, objects.priorityClasses);
 
 const say = (s: string): boolean => process.stdout.write(s);
 say(`Temper offline demo: node ${node.name} (${node.cpuCapacityMillis / 1000} CPUs), ${result.pods.length} live pods\n\n`);
-say(formatTierRows(result.pods.map(tierRowOf), 'wide', { showNamespace: true }));
+const profiles = result.profiles.selections.map((s) => s.selection.profile?.profile.name ?? '-'); // in pod order, like result.pods
+say(formatTierRows(result.pods.map(tierRowOf), 'wide', { showNamespace: true, profiles }));
 say(`\nLayers:\n`);
 for (const l of result.layers) {
   const cpus = l.cpusRange === null ? 'no allocation' : `cpus ${l.cpusRange[0]}-${l.cpusRange[1]}`;

@@ -78,6 +78,41 @@ describe('kubectl temper against a live cluster', () => {
     expect(r.out).toContain(`(node ${nodeName})`);
   });
 
+  it('workload profiles: tiers -o wide and explain pod select them as offline, with --profiles files too', async () => {
+    const pns = `${ns}-profiles`;
+    await ensureNamespace(kc, pns);
+    const limits = { cpu: '1', memory: '64Mi' };
+    await core.createNamespacedPod({ namespace: pns, body: { metadata: { name: 'cache' }, spec: { nodeName, containers: [{ name: 'redis', image: 'redis:7', resources: { limits } }] } } as V1Pod });
+    await core.createNamespacedPod({ namespace: pns, body: { metadata: { name: 'plain' }, spec: { nodeName, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { limits } }] } } as V1Pod });
+    const cell = (out: string, pod: string): string | undefined => out.split('\n').find((l) => l.startsWith(`${pod} `))?.split(/\s+/)[6];
+    const wide = await run('tiers', '--kubeconfig', kubeconfig, '-n', pns, '-o', 'wide');
+    expect(wide.code).toBe(0);
+    expect(wide.out.split('\n')[0]).toMatch(/^NAME\s+TIER\s+LAYER\s+PRIORITY\s+QOS\s+HINT\s+PROFILE\s+UID\s+REASON$/);
+    expect([cell(wide.out, 'cache'), cell(wide.out, 'plain')]).toEqual(['redis', '-']);
+    const explain = await run('explain', 'pod', 'cache', '-n', pns, '--kubeconfig', kubeconfig);
+    expect(explain.code).toBe(0);
+    // the node's plan is readable: each group says where it runs on this node
+    // (the layers depend on the machine's CPUs: background with enough, the shared layer on 2)
+    expect(explain.out).toContain('\nProfile:     redis (container redis\'s image redis:7 matches redis\'s pattern "redis": built-in)\n  snapshots (yield): processes whose title contains "rdb-bgsave" or "aof-rewrite" → ');
+    expect(explain.out).toMatch(/\n {2}event-loop \(exclusive\): threads redis-server\*, valkey-server\*, io_thd_\* → \[treatment-unavailable\] stays in (normal|shared): exclusive cores are Critical's alone/);
+    expect(explain.out).not.toContain('placement depends on the node');
+    expect((await run('explain', 'pod', 'plain', '-n', pns, '--kubeconfig', kubeconfig)).out).toContain('\nProfile:     none (no workload-profile annotation, and no container image matches a profile\'s patterns)\n');
+    // profile files the plugin reads (the agent reads its own): a profile for pause, and a redis name only for big SMT nodes
+    const pause = join(tmp, 'pause.toml');
+    writeFileSync(pause, '[[profile]]\nname = "pause"\nimages = ["registry.k8s.io/pause"]\n  [[profile.group]]\n  name = "all"\n  treatment = "yield"\n  process = "pause"\n');
+    const big = join(tmp, 'big.toml');
+    writeFileSync(big, '[[profile]]\nname = "redis-big"\nimages = ["redis:7"]\nshape = { min_cpus = 4096, smt = true }\n  [[profile.group]]\n  name = "loop"\n  treatment = "exclusive"\n  threads = ["redis-server"]\n');
+    const withFiles = await run('tiers', '--kubeconfig', kubeconfig, '-n', pns, '-o', 'wide', '--profiles', pause, '--profiles', big);
+    // cache's profile depends on its node's shape, so its Node was read: not big enough for redis-big
+    expect([cell(withFiles.out, 'cache'), cell(withFiles.out, 'plain')]).toEqual(['redis', 'pause']);
+    const explained = await run('explain', 'pod', 'plain', '-n', pns, '--kubeconfig', kubeconfig, '--profiles', pause);
+    expect(explained.out).toContain(`\nProfile:     pause (container c's image registry.k8s.io/pause:3.10 matches pause's pattern "registry.k8s.io/pause": ${pause} profile[0] (for any node))\n  all (yield): every thread of process pause* → `);
+    const bad = join(tmp, 'bad.toml');
+    writeFileSync(bad, '[[profile]]\nname = "Bad"\n');
+    const refused = await run('tiers', '--kubeconfig', kubeconfig, '-n', pns, '--profiles', bad);
+    expect([refused.code, refused.out, refused.err]).toEqual([1, '', `error: ${bad}: profile[0].name: must be a lowercase DNS label (at most 63 characters) (got "Bad")\n`]);
+  });
+
   it('pod not found: one line on stderr, non-zero exit', async () => {
     const r = await run('explain', 'pod', 'ghost', '-n', ns, '--kubeconfig', kubeconfig);
     expect(r.code).toBe(1);
