@@ -4,6 +4,7 @@
  * when their values change. Safe mode and config reloads come in through the same loop.
  */
 import { readFileSync, watchFile, unwatchFile } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { getHints, hintCgroup, setHints } from '../adapters/hints/hints.ts';
@@ -16,6 +17,7 @@ import type { Policy } from '../core/config.ts';
 import { parsePolicy } from '../core/config.ts';
 import { ConfigError, InputError, formatProblem, problemAt } from '../core/errors.ts';
 import { publishedAnnotations, safeModeRequested, temperKeys } from '../core/names.ts';
+import { podCgroupPath } from '../core/layers.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
 import { nodeReportContent, nodeReportOf, serializeNodeReport } from '../core/node-report.ts';
@@ -23,17 +25,16 @@ import { plan, tierRowOf } from '../core/plan.ts';
 import { builtinProfileCatalog } from '../core/profiles.ts';
 import type { PodInfo } from '../core/types.ts';
 import { ENFORCEMENT_STATES, TIERS } from '../core/types.ts';
-import type { AssignmentRow } from './generations.ts';
 import { GenerationStore } from './generations.ts';
 import type { NodeWatch } from './kube.ts';
 import { patchNodeAnnotations, watchNode } from './kube.ts';
 import type { SupervisorOptions, SupervisorStatus } from './supervisor.ts';
 import { Supervisor } from './supervisor.ts';
-import type { HintWriter } from './hints.ts';
-import { DEFAULT_TASK_HINT_MAP, Placer } from './hints.ts';
+import type { HintWriter, ProfileThread } from './hints.ts';
+import { DEFAULT_TASK_HINT_MAP, Placer, readProfileThreads } from './hints.ts';
 import { ProfileDirectory } from './profile-files.ts';
-import type { AgentStatus } from './views.ts';
-import { placementView } from './views.ts';
+import type { AgentStatus, PodRowView } from './views.ts';
+import { placementView, podRowView } from './views.ts';
 
 export interface AgentOptions {
   readonly kc: KubeConfig;
@@ -95,6 +96,9 @@ export class Agent {
   /** The workload profiles planned with: the directory's last good set, or the built-ins. */
   private readonly profiles: ProfileDirectory | null;
   private profilesTimer: NodeJS.Timeout | null = null;
+  /** Where profiled pods' threads are read from. */
+  private readonly threadSource: { readonly cgroupRoot: string; readonly proc: ProcReader };
+  private readonly threadErrors = new Set<string>();
   private readonly supervisor: Supervisor;
   /** The task-hint placer, with `placement = "hints"` at start (a reload cannot change the placement). */
   private readonly placer: Placer | null = null;
@@ -122,6 +126,7 @@ export class Agent {
     this.o = { debounceMs: 100, maxDelayMs: 1000, publishIntervalMs: 10_000, heartbeatMs: 300_000, profilesPollMs: 1000, ...options };
     this.policy = options.policy;
     this.profiles = options.profilesDir === undefined ? null : new ProfileDirectory(options.profilesDir, builtinProfileCatalog());
+    this.threadSource = { cgroupRoot: options.hints?.cgroupRoot ?? '/sys/fs/cgroup', proc: options.hints?.proc ?? procReader(options.hints?.procRoot) };
     this.registry = options.registry ?? new Registry();
     // Event-loop lag sampled once a second: prom-client's 10 ms default wakes an idle agent 100×/s.
     collectDefaultMetrics({ register: this.registry, prefix: 'temper_agent_', eventLoopMonitoringPrecision: 1000 });
@@ -171,7 +176,7 @@ export class Agent {
       mapPin, cgroupRoot: h.cgroupRoot ?? '/sys/fs/cgroup', driver: this.policy.node.cgroupDriver, writer, log: this.o.log,
       ...(h.scanMs === undefined ? {} : { scanMs: h.scanMs }), ...(h.verifyMs === undefined ? {} : { verifyMs: h.verifyMs }),
       ...(h.mapReady === undefined ? {} : { mapReady: h.mapReady }),
-      proc: h.proc ?? procReader(h.procRoot),
+      proc: this.threadSource.proc,
       onHinted: (trigger, seconds) => latency.observe({ trigger }, seconds),
       onWritten: (tier, n) => written.inc({ tier }, n),
       onChange: () => this.statusChanged(),
@@ -212,9 +217,35 @@ export class Agent {
     return status;
   }
 
-  /** Every pod currently on the node with its tier, including those no layer matches. */
-  pods(): readonly AssignmentRow[] {
-    return this.latest?.pods.map(tierRowOf) ?? [];
+  /**
+   * Every pod currently on the node with its tier, including those no layer matches, and its
+   * workload profile with the threads last seen in each group: the placer's (hints), else read
+   * now from the pod's cgroup (`cgroup` placement, where no placer follows them).
+   */
+  pods(): readonly PodRowView[] {
+    const p = this.latest;
+    if (p === null) return [];
+    return p.pods.map((x) => {
+      const uid = x.pod.uid;
+      const selection = p.profiles.selections.find((s) => s.uid === uid);
+      const placement = p.profiles.rendering.pods.find((s) => s.uid === uid);
+      const profile = selection?.selection.profile?.profile;
+      let threads: ReadonlyMap<string, readonly ProfileThread[]> | null = null;
+      if (placement !== undefined && profile !== undefined) {
+        if (this.placer !== null) threads = this.placer.profileThreads(uid);
+        else {
+          try {
+            threads = readProfileThreads(profile, join(this.threadSource.cgroupRoot, podCgroupPath(this.policy.node.cgroupDriver, x.assignment.qosClass, uid)), this.threadSource.proc);
+          } catch (err) {
+            // once per pod and cause: this runs per API request
+            const cause = `${uid} ${(err as Error).message}`;
+            if (!this.threadErrors.has(cause)) this.o.log.warn('profile threads not read', { pod: `${x.pod.namespace}/${x.pod.name}`, error: (err as Error).message });
+            this.threadErrors.add(cause);
+          }
+        }
+      }
+      return podRowView(tierRowOf(x), selection, placement, threads);
+    });
   }
 
   onStatus(listener: (s: AgentStatus) => void): () => void {

@@ -155,6 +155,30 @@ export function cgroupThreads(dir: string): number[] {
   return out;
 }
 
+/**
+ * The threads of a pod's cgroup tree by group of `profile`, read once (TIDs ascending; threads
+ * in no group, or gone while read, left out): what `cgroup` placement shows, where no placer
+ * follows them. [] for each group when the cgroup does not exist.
+ */
+export function readProfileThreads(profile: Profile, dir: string, proc: ProcReader): Map<string, ProfileThread[]> {
+  const out = new Map<string, ProfileThread[]>(profile.groups.map((g) => [g.name, []]));
+  const titles = profile.groups.some((g) => g.titles.length > 0);
+  const processes = new Map<number, { pcomm: string; title: string | null }>();
+  for (const tid of [...new Set(cgroupThreads(dir))].sort((a, b) => a - b)) {
+    const comm = proc.comm(tid);
+    const tgid = proc.tgid(tid);
+    if (comm === null || tgid === null) continue;
+    let p = processes.get(tgid);
+    if (p === undefined) {
+      p = { pcomm: (tgid === tid ? comm : proc.comm(tgid)) ?? '', title: titles ? proc.title(tgid) : null };
+      processes.set(tgid, p);
+    }
+    const group = groupOfThread(profile, { comm, pcomm: p.pcomm, title: p.title });
+    if (group !== null) out.get(group.name)?.push({ tid, comm });
+  }
+  return out;
+}
+
 /** A cause for "log once": digits (TIDs, counts) left out, so one failure mode is one cause. */
 const causeOf = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\d+/g, '#');
 
