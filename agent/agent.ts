@@ -63,7 +63,10 @@ export interface AgentOptions {
   readonly heartbeatMs?: number;
   readonly resilience?: ResilienceOptions;
   readonly registry?: Registry;
-  /** `placement = "hints"` only (ignored in `cgroup` placement): where and how task hints are written. */
+  /**
+   * Where and how task hints are written (`placement = "hints"` only); in `cgroup` placement only
+   * `cgroupRoot` and `proc`/`procRoot` are used, to list profiled pods' threads for the API.
+   */
   readonly hints?: HintsPlacementOptions;
 }
 
