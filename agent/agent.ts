@@ -228,10 +228,12 @@ export class Agent {
   pods(): readonly PodRowView[] {
     const p = this.latest;
     if (p === null) return [];
+    const selections = new Map(p.profiles.selections.map((s) => [s.uid, s]));
+    const placements = new Map(p.profiles.rendering.pods.map((s) => [s.uid, s]));
     return p.pods.map((x) => {
       const uid = x.pod.uid;
-      const selection = p.profiles.selections.find((s) => s.uid === uid);
-      const placement = p.profiles.rendering.pods.find((s) => s.uid === uid);
+      const selection = selections.get(uid);
+      const placement = placements.get(uid);
       const profile = selection?.selection.profile?.profile;
       let threads: ReadonlyMap<string, readonly ProfileThread[]> | null = null;
       if (placement !== undefined && profile !== undefined) {

@@ -227,11 +227,12 @@ export class Placer {
   setPods(placed: readonly PlacedPod[], profiles?: PlanProfiles): void {
     const now = this.o.now();
     const seen = new Set<string>();
+    const profiledPods = profiles === undefined ? new Map<string, Profiled>() : profiledByUid(profiles);
     for (const p of placed) {
       const uid = p.pod.uid;
       const prev = this.pods.get(uid);
       const hint = p.assignment.hint;
-      const profiled = profiles === undefined ? null : profiledOf(profiles, uid);
+      const profiled = profiledPods.get(uid) ?? null;
       if (hint === null && profiled === null) {
         // its tier became its QoS default (a reload), or its profile went: its threads still carry the old value
         if (prev !== undefined) this.releases.set(uid, { pod: prev.pod, dir: prev.dir });
@@ -570,10 +571,13 @@ export class Placer {
   }
 }
 
-/** A pod's profile and placement in the plan's profiles, or null when it has none. */
-function profiledOf(profiles: PlanProfiles, uid: string): Profiled | null {
-  const profile = profiles.selections.find((s) => s.uid === uid)?.selection.profile?.profile;
-  const placement = profiles.rendering.pods.find((p) => p.uid === uid);
-  if (profile === undefined || placement === undefined) return null;
-  return { profile, placement, titles: profile.groups.some((g) => g.titles.length > 0) };
+/** The profiled pods of the plan's profiles, by UID: each one's profile and group placement. */
+function profiledByUid(profiles: PlanProfiles): Map<string, Profiled> {
+  const chosen = new Map(profiles.selections.map((s) => [s.uid, s.selection.profile?.profile]));
+  const out = new Map<string, Profiled>();
+  for (const placement of profiles.rendering.pods) {
+    const profile = chosen.get(placement.uid);
+    if (profile !== undefined) out.set(placement.uid, { profile, placement, titles: profile.groups.some((g) => g.titles.length > 0) });
+  }
+  return out;
 }
