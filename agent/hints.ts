@@ -198,7 +198,9 @@ function byValue(t: Tracked, tids: readonly number[]): [number, number[]][] {
   const out = new Map<number, number[]>();
   for (const tid of tids) {
     const v = wantOf(t, tid);
-    out.set(v, [...(out.get(v) ?? []), tid]);
+    const same = out.get(v);
+    if (same === undefined) out.set(v, [tid]);
+    else same.push(tid);
   }
   return [...out].sort((a, b) => a[0] - b[0]);
 }
