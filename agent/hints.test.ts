@@ -17,7 +17,7 @@ import { PROFILE_HINTS } from '../core/profiles-render.ts';
 import type { QosClass, TierName } from '../core/types.ts';
 import { node, pod as podInfo, uidOf } from '../test/builders.ts';
 import type { HintWriter, PlacerOptions } from './hints.ts';
-import { Placer, cgroupThreads } from './hints.ts';
+import { Placer, cgroupThreads, readProfileThreads } from './hints.ts';
 
 const PIN = '/sys/fs/bpf/temper/hints';
 let root: string;
@@ -338,6 +338,7 @@ describe('Placer, profiled pods', () => {
     proc.process('app --serve', [[101, 'app'], [102, 'hot-1'], [103, 'spin-0'], [104, 'chore'], [105, 'hot-2']]);
     const { p: placer1, hinted } = placer(w, { proc });
     placer1.setPods(p.pods, p.profiles);
+    expect(placer1.profileThreads(db.pod.uid)).toBeNull(); // not read yet
     await placer1.step();
     expect(Object.fromEntries(w.map)).toEqual({
       101: TASK_HINTS.critical, 102: PROFILE_HINTS['critical-latency'], 103: PROFILE_HINTS['critical-exclusive'], 104: TASK_HINTS.background, 105: PROFILE_HINTS['critical-latency'],
@@ -458,5 +459,23 @@ describe('Placer, profiled pods', () => {
     await pl.step();
     expect(w.map.get(102)).toBe(PROFILE_HINTS['critical-latency']);
     expect(pl.summary().hintedThreads).toBe(2);
+  });
+});
+
+describe('readProfileThreads (cgroup placement: read once, no placer)', () => {
+  it('lists a profiled pod\'s threads by group from its cgroup tree; null when none is listed', () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(true, ['db']);
+    const db = placedOf(p, 'db');
+    const dir = join(root, podCgroupPath('systemd', 'Guaranteed', db.pod.uid));
+    const profile = p.profiles.selections[0]!.selection.profile!.profile;
+    expect(readProfileThreads(profile, dir, proc)).toBeNull(); // no cgroup yet
+    threads(db, { c1: [105, 101, 102], c2: [201] }, w);
+    proc.process('app', [[101, 'app'], [102, 'hot-1'], [105, 'spin']]);
+    proc.process('postgres: checkpointer', [[201, 'postgres']]);
+    expect(Object.fromEntries(readProfileThreads(profile, dir, proc)!)).toEqual({
+      hot: [{ tid: 102, comm: 'hot-1' }], spin: [{ tid: 105, comm: 'spin' }], chores: [], ckpt: [{ tid: 201, comm: 'postgres' }],
+    });
   });
 });

@@ -158,13 +158,16 @@ export function cgroupThreads(dir: string): number[] {
 /**
  * The threads of a pod's cgroup tree by group of `profile`, read once (TIDs ascending; threads
  * in no group, or gone while read, left out): what `cgroup` placement shows, where no placer
- * follows them. [] for each group when the cgroup does not exist.
+ * follows them. null when no thread is listed: the cgroup does not exist (yet), or the agent
+ * is outside the host's PID namespace, where cgroup.threads lists none of the pod's.
  */
-export function readProfileThreads(profile: Profile, dir: string, proc: ProcReader): Map<string, ProfileThread[]> {
+export function readProfileThreads(profile: Profile, dir: string, proc: ProcReader): Map<string, ProfileThread[]> | null {
+  const listed = [...new Set(cgroupThreads(dir))].sort((a, b) => a - b);
+  if (listed.length === 0) return null;
   const out = new Map<string, ProfileThread[]>(profile.groups.map((g) => [g.name, []]));
   const titles = profile.groups.some((g) => g.titles.length > 0);
   const processes = new Map<number, { pcomm: string; title: string | null }>();
-  for (const tid of [...new Set(cgroupThreads(dir))].sort((a, b) => a - b)) {
+  for (const tid of listed) {
     const comm = proc.comm(tid);
     const tgid = proc.tgid(tid);
     if (comm === null || tgid === null) continue;
@@ -319,12 +322,13 @@ export class Placer {
 
   /**
    * A followed profiled pod's threads by group, as last read (TIDs ascending; threads in no
-   * group are left out), or null when the placer does not follow the pod as a profiled one.
+   * group are left out), or null when the placer does not follow the pod as a profiled one or
+   * has read none of its threads' names yet.
    */
   profileThreads(uid: string): ReadonlyMap<string, readonly ProfileThread[]> | null {
     const t = this.pods.get(uid);
     const p = t?.profiled ?? null;
-    if (t === undefined || p === null) return null;
+    if (t === undefined || p === null || t.threads.size === 0) return null;
     const out = new Map<string, ProfileThread[]>(p.profile.groups.map((g) => [g.name, []]));
     for (const [tid, s] of [...t.threads].sort((a, b) => a[0] - b[0])) {
       if (s.group !== null) out.get(s.group)?.push({ tid, comm: s.comm });
