@@ -4,32 +4,37 @@
  * when their values change. Safe mode and config reloads come in through the same loop.
  */
 import { readFileSync, watchFile, unwatchFile } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { getHints, hintCgroup, setHints } from '../adapters/hints/hints.ts';
 import type { ResilienceOptions } from '../adapters/informer.ts';
 import type { Logger } from '../adapters/log.ts';
 import { classInfos } from '../adapters/priority-classes.ts';
+import type { ProcReader } from '../adapters/proc.ts';
+import { procReader } from '../adapters/proc.ts';
 import type { Policy } from '../core/config.ts';
 import { parsePolicy } from '../core/config.ts';
 import { ConfigError, InputError, formatProblem, problemAt } from '../core/errors.ts';
 import { publishedAnnotations, safeModeRequested, temperKeys } from '../core/names.ts';
+import { podCgroupPath } from '../core/layers.ts';
 import { nodeFromObject, podFromObject } from '../core/objects.ts';
 import type { Plan } from '../core/plan.ts';
 import { nodeReportContent, nodeReportOf, serializeNodeReport } from '../core/node-report.ts';
 import { plan, tierRowOf } from '../core/plan.ts';
+import { builtinProfileCatalog } from '../core/profiles.ts';
 import type { PodInfo } from '../core/types.ts';
 import { ENFORCEMENT_STATES, TIERS } from '../core/types.ts';
-import type { AssignmentRow } from './generations.ts';
 import { GenerationStore } from './generations.ts';
 import type { NodeWatch } from './kube.ts';
 import { patchNodeAnnotations, watchNode } from './kube.ts';
 import type { SupervisorOptions, SupervisorStatus } from './supervisor.ts';
 import { Supervisor } from './supervisor.ts';
-import type { HintWriter } from './hints.ts';
-import { DEFAULT_TASK_HINT_MAP, Placer } from './hints.ts';
-import type { AgentStatus } from './views.ts';
-import { placementView } from './views.ts';
+import type { HintWriter, ProfileThread } from './hints.ts';
+import { DEFAULT_TASK_HINT_MAP, Placer, readProfileThreads } from './hints.ts';
+import { ProfileDirectory } from './profile-files.ts';
+import type { AgentStatus, PodRowView } from './views.ts';
+import { placementView, podRowView } from './views.ts';
 
 export interface AgentOptions {
   readonly kc: KubeConfig;
@@ -37,6 +42,13 @@ export interface AgentOptions {
   readonly policy: Policy;
   /** The config file, re-read when it changes (a ConfigMap update); bad versions are rejected. */
   readonly policyPath?: string;
+  /**
+   * The workload-profile directory (`--profiles-dir`): every `*.toml` in it, re-read when it
+   * changes; a bad set is rejected and the last good one kept. Without it, the built-ins only.
+   */
+  readonly profilesDir?: string;
+  /** How often the profile directory is read for changes (default 1 s, as the config file is). */
+  readonly profilesPollMs?: number;
   readonly scheduler: Omit<SupervisorOptions, 'log' | 'onChange' | 'onRestart'>;
   readonly log: Logger;
   /** Quiet time that ends a burst of events, and the longest a burst may delay a recompute. */
@@ -51,7 +63,10 @@ export interface AgentOptions {
   readonly heartbeatMs?: number;
   readonly resilience?: ResilienceOptions;
   readonly registry?: Registry;
-  /** `placement = "hints"` only (ignored in `cgroup` placement): where and how task hints are written. */
+  /**
+   * Where and how task hints are written (`placement = "hints"` only); in `cgroup` placement only
+   * `cgroupRoot` and `proc`/`procRoot` are used, to list profiled pods' threads for the API.
+   */
   readonly hints?: HintsPlacementOptions;
 }
 
@@ -69,14 +84,24 @@ export interface HintsPlacementOptions {
   readonly verifyMs?: number;
   /** Whether the map exists (default: its pin exists). */
   readonly mapReady?: () => boolean;
+  /** How profiled pods' threads are read (comm, leader, title; default procfs at `procRoot`). */
+  readonly proc?: ProcReader;
+  /** The procfs mount (default /proc); unused with `proc`. */
+  readonly procRoot?: string;
 }
 
 export class Agent {
   readonly store = new GenerationStore();
   readonly registry: Registry;
-  private readonly o: Required<Omit<AgentOptions, 'policyPath' | 'registry' | 'resilience' | 'hints'>> & Pick<AgentOptions, 'policyPath' | 'resilience'>;
+  private readonly o: Required<Omit<AgentOptions, 'policyPath' | 'profilesDir' | 'registry' | 'resilience' | 'hints'>> & Pick<AgentOptions, 'policyPath' | 'profilesDir' | 'resilience'>;
   private policy: Policy;
   private configError: string | null = null;
+  /** The workload profiles planned with: the directory's last good set, or the built-ins. */
+  private readonly profiles: ProfileDirectory | null;
+  private profilesTimer: NodeJS.Timeout | null = null;
+  /** Where profiled pods' threads are read from. */
+  private readonly threadSource: { readonly cgroupRoot: string; readonly proc: ProcReader };
+  private readonly threadErrors = new Set<string>();
   private readonly supervisor: Supervisor;
   /** The task-hint placer, with `placement = "hints"` at start (a reload cannot change the placement). */
   private readonly placer: Placer | null = null;
@@ -101,8 +126,10 @@ export class Agent {
   };
 
   constructor(options: AgentOptions) {
-    this.o = { debounceMs: 100, maxDelayMs: 1000, publishIntervalMs: 10_000, heartbeatMs: 300_000, ...options };
+    this.o = { debounceMs: 100, maxDelayMs: 1000, publishIntervalMs: 10_000, heartbeatMs: 300_000, profilesPollMs: 1000, ...options };
     this.policy = options.policy;
+    this.profiles = options.profilesDir === undefined ? null : new ProfileDirectory(options.profilesDir, builtinProfileCatalog());
+    this.threadSource = { cgroupRoot: options.hints?.cgroupRoot ?? '/sys/fs/cgroup', proc: options.hints?.proc ?? procReader(options.hints?.procRoot) };
     this.registry = options.registry ?? new Registry();
     // Event-loop lag sampled once a second: prom-client's 10 ms default wakes an idle agent 100×/s.
     collectDefaultMetrics({ register: this.registry, prefix: 'temper_agent_', eventLoopMonitoringPrecision: 1000 });
@@ -152,6 +179,7 @@ export class Agent {
       mapPin, cgroupRoot: h.cgroupRoot ?? '/sys/fs/cgroup', driver: this.policy.node.cgroupDriver, writer, log: this.o.log,
       ...(h.scanMs === undefined ? {} : { scanMs: h.scanMs }), ...(h.verifyMs === undefined ? {} : { verifyMs: h.verifyMs }),
       ...(h.mapReady === undefined ? {} : { mapReady: h.mapReady }),
+      proc: this.threadSource.proc,
       onHinted: (trigger, seconds) => latency.observe({ trigger }, seconds),
       onWritten: (tier, n) => written.inc({ tier }, n),
       onChange: () => this.statusChanged(),
@@ -173,21 +201,56 @@ export class Agent {
     if (this.o.policyPath !== undefined) {
       watchFile(this.o.policyPath, { interval: 1000 }, () => this.reloadPolicy());
     }
+    if (this.profiles !== null) {
+      this.reloadProfiles();
+      this.profilesTimer = setInterval(() => this.reloadProfiles(), this.o.profilesPollMs);
+      this.profilesTimer.unref();
+    }
     this.statusChanged();
   }
 
   status(): AgentStatus {
     const s: SupervisorStatus = this.supervisor.current();
     const g = this.store.current();
-    const problems = this.configError === null ? '' : `; ${this.configError} (running the last good config)`;
+    const profilesError = this.profiles?.error() ?? null;
+    const problems = (this.configError === null ? '' : `; ${this.configError} (running the last good config)`)
+      + (profilesError === null ? '' : `; profiles rejected: ${profilesError} (running the last good profiles)`);
     const status: AgentStatus = { node: this.o.nodeName, state: s.state, message: `${s.message}${problems}`, generation: g?.number ?? null, sha256: g?.sha256 ?? null, warnings: g?.warnings ?? [] };
     if (this.placer !== null) status.placement = this.placer.summary();
     return status;
   }
 
-  /** Every pod currently on the node with its tier, including those no layer matches. */
-  pods(): readonly AssignmentRow[] {
-    return this.latest?.pods.map(tierRowOf) ?? [];
+  /**
+   * Every pod currently on the node with its tier, including those no layer matches, and its
+   * workload profile with the threads last seen in each group: the placer's (hints), else read
+   * now from the pod's cgroup (`cgroup` placement, where no placer follows them).
+   */
+  pods(): readonly PodRowView[] {
+    const p = this.latest;
+    if (p === null) return [];
+    const selections = new Map(p.profiles.selections.map((s) => [s.uid, s]));
+    const placements = new Map(p.profiles.rendering.pods.map((s) => [s.uid, s]));
+    return p.pods.map((x) => {
+      const uid = x.pod.uid;
+      const selection = selections.get(uid);
+      const placement = placements.get(uid);
+      const profile = selection?.selection.profile?.profile;
+      let threads: ReadonlyMap<string, readonly ProfileThread[]> | null = null;
+      if (placement !== undefined && profile !== undefined) {
+        if (this.placer !== null) threads = this.placer.profileThreads(uid);
+        else {
+          try {
+            threads = readProfileThreads(profile, join(this.threadSource.cgroupRoot, podCgroupPath(this.policy.node.cgroupDriver, x.assignment.qosClass, uid)), this.threadSource.proc);
+          } catch (err) {
+            // once per pod and cause: this runs per API request
+            const cause = `${uid} ${(err as Error).message}`;
+            if (!this.threadErrors.has(cause)) this.o.log.warn('profile threads not read', { pod: `${x.pod.namespace}/${x.pod.name}`, error: (err as Error).message });
+            this.threadErrors.add(cause);
+          }
+        }
+      }
+      return podRowView(tierRowOf(x), selection, placement, threads);
+    });
   }
 
   onStatus(listener: (s: AgentStatus) => void): () => void {
@@ -238,6 +301,21 @@ export class Agent {
     this.schedule();
   }
 
+  /** Reads the profile directory; a changed set is planned with at once, a bad one rejected. */
+  private reloadProfiles(): void {
+    if (this.profiles === null) return;
+    const r = this.profiles.poll();
+    if (r === null) return;
+    if (r.kind === 'loaded') {
+      this.o.log.info('profiles loaded', { dir: this.profiles.dir, files: r.files.join(',') });
+    } else {
+      this.m.configErrors.inc();
+      this.o.log.error('profiles rejected; keeping the last good ones', { dir: this.profiles.dir, error: r.problems.join('; ') });
+    }
+    this.statusChanged();
+    this.schedule();
+  }
+
   private async reconcile(): Promise<void> {
     const since = this.pendingSince ?? Date.now();
     this.pendingSince = null;
@@ -262,14 +340,14 @@ export class Agent {
           this.o.log.warn('pod skipped: not understood', { error: err.message });
         }
       }
-      const result = plan(this.policy, node, pods, classes);
+      const result = plan(this.policy, node, pods, classes, this.profiles?.catalog() ?? builtinProfileCatalog());
       // One pod core cannot plan (a class without spec.priority, possible only with the Priority
       // plugin off) must not stop the node's whole plan: it is left out and said so.
       for (const s of result.skipped) {
         this.o.log.warn('pod skipped: cannot be planned', { pod: `${s.pod.namespace}/${s.pod.name}`, reason: s.reason, error: formatProblem(s.problem) });
       }
       this.latest = result;
-      this.placer?.setPods(result.pods);
+      this.placer?.setPods(result.pods, result.profiles);
       for (const tier of [...TIERS, 'system'] as const) this.m.pods.set({ tier }, result.pods.filter((p) => p.assignment.tier === tier).length);
       const annotations = nodeObj.metadata?.annotations ?? {};
       const safe = safeModeRequested(this.policy, annotations);
@@ -365,6 +443,7 @@ export class Agent {
     if (this.publishTimer !== null) clearTimeout(this.publishTimer);
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
     if (this.o.policyPath !== undefined) unwatchFile(this.o.policyPath);
+    if (this.profilesTimer !== null) clearInterval(this.profilesTimer);
     await this.watch?.stop();
     await this.placer?.stop();
     await this.supervisor.close(stopScheduler);

@@ -3,11 +3,12 @@ import express from 'express';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { plan } from '../core/plan.ts';
+import { plan, tierRowOf } from '../core/plan.ts';
 import { cgroupPolicy, node, pod, threePlans, uidOf } from '../test/builders.ts';
 import { apiRouter } from './api.ts';
 import { GenerationStore, KEPT_GENERATIONS } from './generations.ts';
-import type { AgentStatus, DiffView, GenerationSummaryView, GenerationView } from './views.ts';
+import type { AgentStatus, DiffView, GenerationSummaryView, GenerationView, PodRowView } from './views.ts';
+import { podRowView } from './views.ts';
 
 const policy = cgroupPolicy();
 const worker = node('worker-1', '8');
@@ -137,10 +138,38 @@ describe('GET /api/v1', () => {
     expect(await get('/diff?from=1&to=9')).toMatchObject({ status: 404, body: { error: 'generation 9 does not exist: the newest is 3' } });
   });
 
-  it('/pods returns the current assignment rows', async () => {
+  it('/pods returns the current assignment rows (without the agent\'s live rows, profile null)', async () => {
     recordAll();
     const r = await get('/pods');
-    expect(r.body).toEqual(store.current()?.assignments);
+    expect(r.body).toEqual(store.current()?.assignments.map((x) => ({ ...x, profile: null })));
+  });
+
+  it('/pods returns the agent\'s live rows, each with its profile and the threads seen in each group', async () => {
+    const mysql = pod({
+      name: 'db', namespace: 'shop', uid: uidOf(9), node: 'worker-1', priority: 1_000_000, qos: 'Guaranteed',
+      containers: [{ name: 'mysql', image: 'mysql:8.4', resources: { requests: { cpu: '4', memory: '1Gi' }, limits: { cpu: '4', memory: '1Gi' } } }],
+    });
+    const p = plan(policy, worker, [mysql]);
+    store.record(p, at(0));
+    const live: PodRowView[] = p.pods.map((x) => podRowView(tierRowOf(x), p.profiles.selections[0], p.profiles.rendering.pods[0], new Map([['connections', [{ tid: 41, comm: 'connection' }]]])));
+    const app = express();
+    app.use('/api/v1', apiRouter({ store, status: () => status, pods: () => live }));
+    const s = await new Promise<Server>((ok) => {
+      const l = app.listen(0, '127.0.0.1', () => ok(l));
+    });
+    try {
+      const rows = await (await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/api/v1/pods`)).json() as PodRowView[];
+      expect(rows).toEqual(live);
+      expect(rows[0]?.profile).toMatchObject({ name: 'mysql-innodb', by: 'image' });
+      expect(rows[0]?.profile?.groups.map((g) => [g.group, g.status, g.layer, g.threads])).toEqual([
+        ['connections', 'partial', 'critical-exclusive', [{ tid: 41, comm: 'connection' }]],
+        ['innodb-io', 'applied', 'critical-latency', []],
+        ['housekeeping', 'applied', 'yield', []],
+      ]);
+    } finally {
+      s.closeAllConnections();
+      await new Promise((ok) => s.close(ok));
+    }
   });
 
   it('503 for /config, /pods, /generations/:n and /diff before the first generation; /generations is empty', async () => {

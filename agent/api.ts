@@ -8,15 +8,15 @@
  *   GET /generations            summaries of the kept generations, oldest first
  *   GET /generations/:n         one generation (404 when not kept, 400 for a bad number)
  *   GET /diff?from=A&to=B       what changed from A to B
- *   GET /pods                   the current generation's tier assignment rows
+ *   GET /pods                   every pod on the node: its tier assignment row and its workload profile
  *   GET /events                 text/event-stream: `status` (first, then on each change) and `generation` events
  *
  * Errors are `{ "error": "<one line>" }` with status 400, 404, 405 or 503.
  */
 import { Router } from 'express';
 import type { Request, Response } from 'express';
-import type { AssignmentRow, GenerationStore } from './generations.ts';
-import type { AgentStatus, Lookup, LookupFailure } from './views.ts';
+import type { GenerationStore } from './generations.ts';
+import type { AgentStatus, Lookup, LookupFailure, PodRowView } from './views.ts';
 import { currentGeneration, diffView, findDiff, findGeneration, generationView, parseGenerationNumber, statusView, summaryView } from './views.ts';
 
 export interface ApiOptions {
@@ -30,7 +30,7 @@ export interface ApiOptions {
    * Every pod on the node now, including those no layer matches (a node-critical pod changes no
    * config bytes, so no generation shows it). Without it, /pods lists the current generation's.
    */
-  readonly pods?: () => readonly AssignmentRow[];
+  readonly pods?: () => readonly PodRowView[];
 }
 
 const HTTP_STATUS: Readonly<Record<LookupFailure['kind'], number>> = { invalid: 400, 'not-found': 404, unavailable: 503 };
@@ -90,7 +90,7 @@ export function apiRouter(options: ApiOptions): Router {
   router.get('/pods', (_req, res) => {
     const live = options.pods;
     if (live !== undefined && store.current() !== null) sendJson(res, 200, live());
-    else sendLookup(res, currentGeneration(store), (g) => generationView(g).assignments);
+    else sendLookup(res, currentGeneration(store), (g) => generationView(g).assignments.map((r): PodRowView => ({ ...r, profile: null })));
   });
 
   router.get('/events', (_req, res) => {

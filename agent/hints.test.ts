@@ -6,12 +6,18 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CgroupHintSummary, GetResult, SetResult } from '../adapters/hints/hints.ts';
 import type { Logger } from '../adapters/log.ts';
+import type { ProcReader } from '../adapters/proc.ts';
+import { parsePolicy } from '../core/config.ts';
 import { podCgroupPath } from '../core/layers.ts';
-import type { PlacedPod } from '../core/plan.ts';
+import type { Plan, PlacedPod } from '../core/plan.ts';
+import { plan } from '../core/plan.ts';
 import { TASK_HINTS } from '../core/hints.ts';
+import { parseProfileFiles } from '../core/profiles.ts';
+import { PROFILE_HINTS } from '../core/profiles-render.ts';
 import type { QosClass, TierName } from '../core/types.ts';
+import { node, pod as podInfo, uidOf } from '../test/builders.ts';
 import type { HintWriter, PlacerOptions } from './hints.ts';
-import { Placer, cgroupThreads } from './hints.ts';
+import { Placer, cgroupThreads, readProfileThreads } from './hints.ts';
 
 const PIN = '/sys/fs/bpf/temper/hints';
 let root: string;
@@ -257,5 +263,219 @@ describe('Placer', () => {
     await new Promise((r) => setTimeout(r, 100));
     await p.stop();
     expect(w.map.get(108)).toBe(3);
+  });
+});
+
+/** /proc as the placer reads it: each TID's comm and process, each process's title; reads counted. */
+class FakeProc implements ProcReader {
+  readonly threads = new Map<number, { comm: string; tgid: number }>();
+  readonly titles = new Map<number, string>();
+  titleReads = 0;
+
+  /** Threads of one process: the first TID is its leader. */
+  process(title: string, threads: [number, string][]): void {
+    const tgid = threads[0]![0];
+    for (const [tid, comm] of threads) this.threads.set(tid, { comm, tgid });
+    this.titles.set(tgid, title);
+  }
+
+  comm(tid: number): string | null { return this.threads.get(tid)?.comm ?? null; }
+  tgid(tid: number): number | null { return this.threads.get(tid)?.tgid ?? null; }
+  title(tgid: number): string | null {
+    this.titleReads++;
+    return this.titles.get(tgid) ?? null;
+  }
+}
+
+// A profile with every kind of group: latency, exclusive (Critical's only), yield by name and by title.
+const APP_PROFILE = `
+[[profile]]
+name = "app"
+images = ["example/app"]
+  [[profile.group]]
+  name = "hot"
+  treatment = "latency"
+  threads = ["hot"]
+  [[profile.group]]
+  name = "spin"
+  treatment = "exclusive"
+  threads = ["spin"]
+  [[profile.group]]
+  name = "chores"
+  treatment = "yield"
+  threads = ["chore"]
+`;
+const TITLE_GROUP = `
+  [[profile.group]]
+  name = "ckpt"
+  treatment = "yield"
+  titles = ["checkpointer"]
+`;
+const hintsPolicy = parsePolicy('[node]\nplacement = "hints"\n', 'config.toml');
+
+/** A 16-CPU node's plan with the app profile: db Critical (4 CPUs), api High, web Normal (Burstable, no hint). */
+function profiledPlan(titles = false, names: readonly string[] = ['db', 'api', 'web']): Plan {
+  const catalog = parseProfileFiles([{ name: 'app.toml', text: APP_PROFILE + (titles ? TITLE_GROUP : '') }]);
+  const burstable = [{ name: 'app', image: 'example/app:1', resources: { requests: { cpu: '2' } } }];
+  const all = [
+    podInfo({ name: 'db', namespace: 'shop', uid: uidOf(1), className: 'infera-critical', priority: 1_000_000, qos: 'Guaranteed', containers: [{ name: 'app', image: 'example/app:1', resources: { requests: { cpu: '4', memory: '1Gi' }, limits: { cpu: '4', memory: '1Gi' } } }] }),
+    podInfo({ name: 'api', namespace: 'shop', uid: uidOf(2), className: 'infera-high', priority: 100_000, qos: 'Burstable', containers: burstable }),
+    podInfo({ name: 'web', namespace: 'shop', uid: uidOf(3), qos: 'Burstable', containers: burstable }),
+  ];
+  return plan(hintsPolicy, node('node-1', '16'), all.filter((p) => names.includes(p.name)), [], catalog);
+}
+
+const placedOf = (p: Plan, name: string): PlacedPod => p.pods.find((x) => x.pod.name === name)!;
+
+describe('Placer, profiled pods', () => {
+  it('gives each thread its group\'s value and the others the pod\'s, written grouped by value', async () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(false, ['db']);
+    const db = placedOf(p, 'db');
+    expect(db.assignment.hint).toBe(TASK_HINTS.critical);
+    threads(db, { c1: [101, 102, 103, 104, 105] }, w);
+    proc.process('app --serve', [[101, 'app'], [102, 'hot-1'], [103, 'spin-0'], [104, 'chore'], [105, 'hot-2']]);
+    const { p: placer1, hinted } = placer(w, { proc });
+    placer1.setPods(p.pods, p.profiles);
+    expect(placer1.profileThreads(db.pod.uid)).toBeNull(); // not read yet
+    await placer1.step();
+    expect(Object.fromEntries(w.map)).toEqual({
+      101: TASK_HINTS.critical, 102: PROFILE_HINTS['critical-latency'], 103: PROFILE_HINTS['critical-exclusive'], 104: TASK_HINTS.background, 105: PROFILE_HINTS['critical-latency'],
+    });
+    // no whole-cgroup write: one helper call per value, ascending
+    expect(w.calls.filter((c) => c.startsWith('set') || c.startsWith('cgroup'))).toEqual(['set 2 101', 'set 6 104', 'set 8 103', 'set 9 102,105']);
+    expect(proc.titleReads).toBe(0); // no title group: cmdline is never read
+    expect(hinted.map(([trigger]) => trigger)).toEqual(['pod']);
+    expect(placer1.summary()).toEqual({ mode: 'hints', hintedPods: 1, hintedThreads: 5, misplacedThreads: {} });
+    expect(Object.fromEntries([...placer1.profileThreads(db.pod.uid)!].map(([g, ts]) => [g, ts.map((t) => `${t.tid} ${t.comm}`)]))).toEqual({
+      hot: ['102 hot-1', '105 hot-2'], spin: ['103 spin-0'], chores: ['104 chore'],
+    });
+  });
+
+  it('a renamed thread moves to its new group\'s value on the next verify round; new threads get theirs at once', async () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(false, ['db']);
+    const db = placedOf(p, 'db');
+    threads(db, { c1: [101, 102] }, w);
+    proc.process('app', [[101, 'app'], [102, 'worker']]);
+    const { p: pl, clock } = placer(w, { proc, verifyMs: 1000 });
+    pl.setPods(p.pods, p.profiles);
+    await pl.step();
+    expect(w.map.get(102)).toBe(TASK_HINTS.critical);
+    proc.threads.set(102, { comm: 'hot-pool', tgid: 101 }); // a pool worker takes its stage's name
+    threads(db, { c1: [101, 102, 103] }, w);
+    proc.threads.set(103, { comm: 'chore-gc', tgid: 101 });
+    clock.t = 500;
+    await pl.step();
+    expect(w.map.get(103)).toBe(TASK_HINTS.background); // new: at once
+    expect(w.map.get(102)).toBe(TASK_HINTS.critical); // renamed: not before the verify round
+    w.calls.length = 0;
+    clock.t = 1000;
+    await pl.step();
+    expect(w.map.get(102)).toBe(PROFILE_HINTS['critical-latency']);
+    expect(w.calls.filter((c) => c.startsWith('set'))).toEqual(['set 9 102']); // only the renamed one is rewritten
+    expect(pl.summary().misplacedThreads).toEqual({});
+    expect(pl.profileThreads(db.pod.uid)?.get('hot')).toEqual([{ tid: 102, comm: 'hot-pool' }]);
+  });
+
+  it('a pod without a hint of its own is followed for its groups: the group\'s value there, 0 on the others', async () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(false, ['web']);
+    const web = placedOf(p, 'web');
+    expect(web.assignment.hint).toBeNull(); // Normal is Burstable's default: the static match places it
+    threads(web, { c1: [301, 302, 303] }, w);
+    proc.process('app', [[301, 'app'], [302, 'hot'], [303, 'spin']]);
+    const { p: pl } = placer(w, { proc });
+    pl.setPods(p.pods, p.profiles);
+    await pl.step();
+    // spin is exclusive, which Normal cannot give: degraded, so the pod's own (none: 0)
+    expect(Object.fromEntries(w.map)).toEqual({ 301: 0, 302: PROFILE_HINTS['normal-latency'], 303: 0 });
+    expect(pl.summary()).toMatchObject({ hintedPods: 1, hintedThreads: 3, misplacedThreads: {} });
+    // and once its profile goes (a new set of files), its threads are handed back to the static match
+    pl.setPods(p.pods);
+    await pl.step();
+    expect(w.calls.at(-1)).toBe(`cgroup 0 ${join(root, podCgroupPath('systemd', 'Burstable', web.pod.uid))}`);
+    expect(pl.summary().hintedPods).toBe(0);
+  });
+
+  it('a degraded group\'s threads get their pod\'s hint; read-back counts misplaced against each thread\'s own value', async () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(false, ['api']);
+    const api = placedOf(p, 'api');
+    expect(p.profiles.rendering.pods[0]?.groups.find((g) => g.group === 'spin')).toMatchObject({ status: 'degraded', code: 'treatment-unavailable', hint: null });
+    threads(api, { c1: [201, 202, 203] }, w);
+    proc.process('app', [[201, 'spin'], [202, 'hot'], [203, 'other']]);
+    const { p: pl, clock } = placer(w, { proc, verifyMs: 1000 });
+    pl.setPods(p.pods, p.profiles);
+    await pl.step();
+    expect(Object.fromEntries(w.map)).toEqual({ 201: TASK_HINTS.high, 202: PROFILE_HINTS['high-latency'], 203: TASK_HINTS.high });
+    w.map.set(202, TASK_HINTS.high); // the pod's value, but not this thread's
+    w.refuse.add(202);
+    clock.t = 1000;
+    await pl.step();
+    expect(pl.summary().misplacedThreads).toEqual({ high: 1 });
+    w.refuse.delete(202);
+    clock.t = 2000;
+    await pl.step();
+    expect(w.map.get(202)).toBe(PROFILE_HINTS['high-latency']);
+    expect(pl.summary().misplacedThreads).toEqual({});
+  });
+
+  it('reads process titles only for a profile with a title group, once per process', async () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(true, ['db']);
+    const db = placedOf(p, 'db');
+    threads(db, { c1: [101, 102, 103], c2: [201] }, w);
+    proc.process('postgres: checkpointer', [[101, 'postgres'], [102, 'postgres'], [103, 'hot']]);
+    proc.process('postgres: walwriter', [[201, 'postgres']]);
+    const { p: pl, clock } = placer(w, { proc, verifyMs: 1000 });
+    pl.setPods(p.pods, p.profiles);
+    await pl.step();
+    expect(Object.fromEntries(w.map)).toEqual({ 101: TASK_HINTS.background, 102: TASK_HINTS.background, 103: PROFILE_HINTS['critical-latency'], 201: TASK_HINTS.critical });
+    expect(proc.titleReads).toBe(4); // the scan's and the first verify round's: once per process each
+    proc.titles.set(201, 'postgres: checkpointer'); // a title rewritten: re-read every verify round
+    clock.t = 1000;
+    await pl.step();
+    expect(w.map.get(201)).toBe(TASK_HINTS.background);
+  });
+
+  it('a thread whose names cannot be read yet is tried again as a new one; a gone leader matches no process', async () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(false, ['db']);
+    const db = placedOf(p, 'db');
+    threads(db, { c1: [101, 102] }, w);
+    proc.process('app', [[101, 'app']]);
+    const { p: pl } = placer(w, { proc });
+    pl.setPods(p.pods, p.profiles);
+    await pl.step();
+    expect(w.map.has(102)).toBe(false);
+    proc.threads.set(102, { comm: 'hot', tgid: 101 });
+    await pl.step();
+    expect(w.map.get(102)).toBe(PROFILE_HINTS['critical-latency']);
+    expect(pl.summary().hintedThreads).toBe(2);
+  });
+});
+
+describe('readProfileThreads (cgroup placement: read once, no placer)', () => {
+  it('lists a profiled pod\'s threads by group from its cgroup tree; null when none is listed', () => {
+    const w = new FakeWriter();
+    const proc = new FakeProc();
+    const p = profiledPlan(true, ['db']);
+    const db = placedOf(p, 'db');
+    const dir = join(root, podCgroupPath('systemd', 'Guaranteed', db.pod.uid));
+    const profile = p.profiles.selections[0]!.selection.profile!.profile;
+    expect(readProfileThreads(profile, dir, proc)).toBeNull(); // no cgroup yet
+    threads(db, { c1: [105, 101, 102], c2: [201] }, w);
+    proc.process('app', [[101, 'app'], [102, 'hot-1'], [105, 'spin']]);
+    proc.process('postgres: checkpointer', [[201, 'postgres']]);
+    expect(Object.fromEntries(readProfileThreads(profile, dir, proc)!)).toEqual({
+      hot: [{ tid: 102, comm: 'hot-1' }], spin: [{ tid: 105, comm: 'spin' }], chores: [], ckpt: [{ tid: 201, comm: 'postgres' }],
+    });
   });
 });

@@ -5,14 +5,24 @@
  * §30), so it follows thread creation: every `scanMs` it lists each pod's threads (cgroup.threads
  * of the pod cgroup and every cgroup below it) and hints the ones it has not seen; every
  * `verifyMs` it reads back every hinted thread's value and rewrites the ones that drifted.
+ * A pod with a workload profile (docs/profiles.md) is followed even without a hint of its own:
+ * each of its threads gets its group's value (core threadHint, from the thread's comm, its
+ * leader's comm and, for title groups, the process title), and since threads rename themselves
+ * the names are read again every verify round and a thread whose value changed is rewritten.
  * Nothing here throws into the agent: failures are logged once per pod and cause, and retried.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../adapters/log.ts';
 import type { CgroupHintSummary, GetResult, SetResult } from '../adapters/hints/hints.ts';
+import type { ProcReader } from '../adapters/proc.ts';
+import { procReader } from '../adapters/proc.ts';
 import { podCgroupPath } from '../core/layers.ts';
-import type { PlacedPod } from '../core/plan.ts';
+import type { PlacedPod, PlanProfiles } from '../core/plan.ts';
+import type { Profile } from '../core/profiles.ts';
+import { groupOfThread } from '../core/profiles.ts';
+import type { PodProfilePlacement } from '../core/profiles-render.ts';
+import { threadHint } from '../core/profiles-render.ts';
 import type { CgroupDriver, TierName } from '../core/types.ts';
 
 /** Where the agent has scx_layered pin its task-hint map; the directory is the agent's (0700), the pin itself is 0666. */
@@ -50,6 +60,8 @@ export interface PlacerOptions {
   readonly verifyMs?: number;
   /** Whether the map exists yet (default: its pin exists): before scx_layered first starts, nothing is written. */
   readonly mapReady?: () => boolean;
+  /** How profiled pods' threads are read (default procfs at /proc). */
+  readonly proc?: ProcReader;
   /** Monotonic milliseconds (default performance.now). */
   readonly now?: () => number;
   /** Seconds from the pod (or thread) seen to its threads hinted. */
@@ -60,14 +72,42 @@ export interface PlacerOptions {
   readonly onChange?: () => void;
 }
 
+/** A profiled pod's profile and where its groups go. */
+interface Profiled {
+  readonly profile: Profile;
+  readonly placement: PodProfilePlacement;
+  /** Some group matches process titles: cmdline is read too. */
+  readonly titles: boolean;
+}
+
+/** One thread of a profiled pod as last read: its names, its group and the value it should carry. */
+interface ThreadState {
+  readonly tgid: number;
+  comm: string;
+  group: string | null;
+  want: number;
+}
+
+/** A thread of a profiled pod as the agent last saw it, for the API. */
+export interface ProfileThread {
+  readonly tid: number;
+  readonly comm: string;
+}
+
 interface Tracked {
   readonly uid: string;
   /** namespace/name, for logs. */
   readonly pod: string;
   tier: TierName;
-  hint: number;
+  /** The pod's own hint; null only for a profiled pod the static matches place (its ungrouped threads get 0). */
+  hint: number | null;
+  profiled: Profiled | null;
+  /** What setPods last saw of hint and profile: a change rewrites every thread. */
+  key: string;
   readonly dir: string;
-  /** The pod's threads that carry its hint (as far as the placer knows). */
+  /** Profiled pods: each listed thread's names and wanted value, as last read. */
+  readonly threads: Map<number, ThreadState>;
+  /** The pod's threads that carry their wanted value (as far as the placer knows). */
   readonly known: Set<number>;
   /** Threads whose last write failed or whose read-back differed and could not be fixed. */
   readonly misplaced: Set<number>;
@@ -115,8 +155,58 @@ export function cgroupThreads(dir: string): number[] {
   return out;
 }
 
+/**
+ * The threads of a pod's cgroup tree by group of `profile`, read once (TIDs ascending; threads
+ * in no group, or gone while read, left out): what `cgroup` placement shows, where no placer
+ * follows them. null when no thread is listed: the cgroup does not exist (yet), or the agent
+ * is outside the host's PID namespace, where cgroup.threads lists none of the pod's.
+ */
+export function readProfileThreads(profile: Profile, dir: string, proc: ProcReader): Map<string, ProfileThread[]> | null {
+  const listed = [...new Set(cgroupThreads(dir))].sort((a, b) => a - b);
+  if (listed.length === 0) return null;
+  const out = new Map<string, ProfileThread[]>(profile.groups.map((g) => [g.name, []]));
+  const titles = profile.groups.some((g) => g.titles.length > 0);
+  const processes = new Map<number, { pcomm: string; title: string | null }>();
+  for (const tid of listed) {
+    const comm = proc.comm(tid);
+    const tgid = proc.tgid(tid);
+    if (comm === null || tgid === null) continue;
+    let p = processes.get(tgid);
+    if (p === undefined) {
+      p = { pcomm: (tgid === tid ? comm : proc.comm(tgid)) ?? '', title: titles ? proc.title(tgid) : null };
+      processes.set(tgid, p);
+    }
+    const group = groupOfThread(profile, { comm, pcomm: p.pcomm, title: p.title });
+    if (group !== null) out.get(group.name)?.push({ tid, comm });
+  }
+  return out;
+}
+
 /** A cause for "log once": digits (TIDs, counts) left out, so one failure mode is one cause. */
 const causeOf = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\d+/g, '#');
+
+// 0 is mapped by no layer: the thread goes back to the config's static matches (decisions §30)
+const UNHINTED = 0;
+
+/** The value a thread should carry: its group's (profiled pods, once read), else its pod's. */
+function wantOf(t: Tracked, tid: number): number {
+  return t.threads.get(tid)?.want ?? t.hint ?? UNHINTED;
+}
+
+/** A read-back value is right when it is the wanted one; no entry at all is as good as 0 (no layer maps either). */
+const holds = (want: number, read: number | null): boolean => read === want || (want === UNHINTED && read === null);
+
+/** Groups TIDs by the value they should carry, values ascending. */
+function byValue(t: Tracked, tids: readonly number[]): [number, number[]][] {
+  const out = new Map<number, number[]>();
+  for (const tid of tids) {
+    const v = wantOf(t, tid);
+    const same = out.get(v);
+    if (same === undefined) out.set(v, [tid]);
+    else same.push(tid);
+  }
+  return [...out].sort((a, b) => a[0] - b[0]);
+}
 
 export class Placer {
   private readonly o: Required<Omit<PlacerOptions, 'onHinted' | 'onWritten' | 'onChange'>> & Pick<PlacerOptions, 'onHinted' | 'onWritten' | 'onChange'>;
@@ -131,39 +221,52 @@ export class Placer {
 
   constructor(options: PlacerOptions) {
     this.o = {
-      scanMs: 100, verifyMs: 1000, mapReady: () => existsSync(options.mapPin), now: () => performance.now(), ...options,
+      scanMs: 100, verifyMs: 1000, mapReady: () => existsSync(options.mapPin), now: () => performance.now(), proc: procReader(), ...options,
     };
   }
 
-  /** The plan's pods: those with a hint are followed, the others (and departed ones) forgotten. */
-  setPods(placed: readonly PlacedPod[]): void {
+  /**
+   * The plan's pods: those with a hint or a profile placement (`profiles`, the plan's) are
+   * followed, the others (and departed ones) forgotten.
+   */
+  setPods(placed: readonly PlacedPod[], profiles?: PlanProfiles): void {
     const now = this.o.now();
     const seen = new Set<string>();
+    const profiledPods = profiles === undefined ? new Map<string, Profiled>() : profiledByUid(profiles);
     for (const p of placed) {
       const uid = p.pod.uid;
       const prev = this.pods.get(uid);
       const hint = p.assignment.hint;
-      if (hint === null) {
-        // its tier became its QoS default (a reload): its threads still carry the old value
+      const profiled = profiledPods.get(uid) ?? null;
+      if (hint === null && profiled === null) {
+        // its tier became its QoS default (a reload), or its profile went: its threads still carry the old value
         if (prev !== undefined) this.releases.set(uid, { pod: prev.pod, dir: prev.dir });
         continue;
       }
       if (uid === '') continue;
       seen.add(uid);
+      const key = JSON.stringify([hint, profiled === null ? null : [profiled.profile.source, profiled.placement.groups.map((g) => [g.group, g.hint])]]);
       if (prev === undefined) {
         this.releases.delete(uid);
         this.pods.set(uid, {
-          uid, pod: `${p.pod.namespace}/${p.pod.name}`, tier: p.assignment.tier, hint,
+          uid, pod: `${p.pod.namespace}/${p.pod.name}`, tier: p.assignment.tier, hint, profiled, key,
           dir: join(this.o.cgroupRoot, podCgroupPath(this.o.driver, p.assignment.qosClass, uid)),
-          known: new Set(), misplaced: new Set(), seenAt: now, logged: new Set(),
+          threads: new Map(), known: new Set(), misplaced: new Set(), seenAt: now, logged: new Set(),
         });
-      } else if (prev.hint !== hint) {
-        // a new tier: every thread is written again
+      } else if (prev.key !== key) {
+        // a new tier or profile: every thread is written again
         prev.hint = hint;
+        prev.profiled = profiled;
+        prev.key = key;
         prev.tier = p.assignment.tier;
+        prev.threads.clear();
         prev.known.clear();
         prev.misplaced.clear();
         prev.seenAt = now;
+      } else {
+        // the same values; the placement object is the new plan's (its reasons may differ)
+        prev.profiled = profiled;
+        prev.tier = p.assignment.tier;
       }
     }
     for (const uid of [...this.pods.keys()]) {
@@ -217,6 +320,22 @@ export class Placer {
     }
   }
 
+  /**
+   * A followed profiled pod's threads by group, as last read (TIDs ascending; threads in no
+   * group are left out), or null when the placer does not follow the pod as a profiled one or
+   * has read none of its threads' names yet.
+   */
+  profileThreads(uid: string): ReadonlyMap<string, readonly ProfileThread[]> | null {
+    const t = this.pods.get(uid);
+    const p = t?.profiled ?? null;
+    if (t === undefined || p === null || t.threads.size === 0) return null;
+    const out = new Map<string, ProfileThread[]>(p.profile.groups.map((g) => [g.name, []]));
+    for (const [tid, s] of [...t.threads].sort((a, b) => a[0] - b[0])) {
+      if (s.group !== null) out.get(s.group)?.push({ tid, comm: s.comm });
+    }
+    return out;
+  }
+
   summary(): PlacementSummary {
     let threads = 0;
     const misplaced = new Map<TierName, number>();
@@ -259,8 +378,7 @@ export class Placer {
     for (const [uid, r] of [...this.releases]) {
       this.releases.delete(uid);
       try {
-        // 0 is mapped by no layer: the thread goes back to the static QoS match (decisions §30)
-        await this.o.writer.hintCgroup(this.o.mapPin, 0, r.dir);
+        await this.o.writer.hintCgroup(this.o.mapPin, UNHINTED, r.dir);
       } catch (err) {
         this.o.log.warn('task hints not cleared', { pod: r.pod, error: causeOf(err) });
       }
@@ -279,11 +397,16 @@ export class Placer {
     const present = new Set(listed);
     for (const tid of t.known) if (!present.has(tid)) t.known.delete(tid);
     for (const tid of t.misplaced) if (!present.has(tid)) t.misplaced.delete(tid);
+    for (const tid of t.threads.keys()) if (!present.has(tid)) t.threads.delete(tid);
     if (listed.length === 0) return;
+    if (t.profiled !== null) {
+      await this.scanProfiled(t, listed);
+      return;
+    }
     if (t.seenAt !== null) {
       const seenAt = t.seenAt;
       try {
-        const s = await this.o.writer.hintCgroup(this.o.mapPin, t.hint, t.dir);
+        const s = await this.o.writer.hintCgroup(this.o.mapPin, t.hint ?? UNHINTED, t.dir);
         if (s.hinted > 0) this.o.onWritten?.(t.tier, s.hinted);
         for (const f of s.failures) if (f.errno !== 'ESRCH') this.logOnce(t.pod, t.logged, `set:${f.errno}`, 'task hint not written', { tid: f.tid, errno: f.errno, error: f.message });
       } catch (err) {
@@ -307,13 +430,85 @@ export class Placer {
     }
   }
 
-  /** Writes the pod's hint for `tids`; returns how many were written. Exited threads are dropped quietly. */
+  /**
+   * A profiled pod's scan: its threads' names are read and each gets its group's value (no
+   * whole-cgroup write: the values differ). A pod seen (or re-profiled) is then read back.
+   */
+  private async scanProfiled(t: Tracked, listed: readonly number[]): Promise<void> {
+    const seenAt = t.seenAt;
+    const fresh = seenAt !== null ? listed : listed.filter((tid) => !t.known.has(tid) && !t.misplaced.has(tid));
+    if (fresh.length === 0) return;
+    const readAt = this.o.now();
+    const named = this.classify(t, fresh);
+    const ok = await this.write(t, named);
+    if (seenAt === null) {
+      if (ok === fresh.length) this.o.onHinted?.('thread', (this.o.now() - readAt) / 1000);
+      return;
+    }
+    await this.readBack([t]);
+    // a thread whose names could not be read is not known yet: the next scan tries it as a new one
+    if (t.misplaced.size === 0 && t.seenAt === seenAt) {
+      t.seenAt = null;
+      this.o.onHinted?.('pod', (this.o.now() - seenAt) / 1000);
+    }
+  }
+
+  /**
+   * Reads the names of a profiled pod's threads and records each one's group and wanted value;
+   * returns the TIDs read (a thread that exited is left out). The leader's comm and the title
+   * are read once per process.
+   */
+  private classify(t: Tracked, tids: readonly number[]): number[] {
+    const p = t.profiled;
+    if (p === null) return [...tids];
+    const processes = new Map<number, { pcomm: string | null; title: string | null }>();
+    const out: number[] = [];
+    for (const tid of tids) {
+      try {
+        const comm = this.o.proc.comm(tid);
+        const tgid = t.threads.get(tid)?.tgid ?? this.o.proc.tgid(tid);
+        if (comm === null || tgid === null) {
+          t.threads.delete(tid);
+          continue;
+        }
+        let proc = processes.get(tgid);
+        if (proc === undefined) {
+          proc = { pcomm: tgid === tid ? comm : this.o.proc.comm(tgid), title: p.titles ? this.o.proc.title(tgid) : null };
+          processes.set(tgid, proc);
+        }
+        // a leader gone before its threads: no process name to match, as a zombie's
+        const view = { comm, pcomm: proc.pcomm ?? '', title: proc.title };
+        const group = groupOfThread(p.profile, view)?.name ?? null;
+        const want = threadHint(p.profile, p.placement, t.hint, view) ?? UNHINTED;
+        t.threads.set(tid, { tgid, comm, group, want });
+        out.push(tid);
+      } catch (err) {
+        this.logOnce(t.pod, t.logged, `proc:${causeOf(err)}`, 'thread names not read', { tid, error: causeOf(err) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Reads a profiled pod's thread names again (threads rename themselves: Cassandra's pool
+   * workers, PostgreSQL's titles) and rewrites every thread whose wanted value changed.
+   */
+  private async rename(t: Tracked): Promise<void> {
+    const tids = [...new Set([...t.known, ...t.misplaced])];
+    const before = new Map(tids.map((tid) => [tid, t.threads.get(tid)?.want]));
+    const moved = this.classify(t, tids).filter((tid) => t.threads.get(tid)?.want !== before.get(tid));
+    if (moved.length === 0) return;
+    for (const tid of moved) t.known.delete(tid);
+    await this.write(t, moved);
+  }
+
+  /** Writes each thread's wanted value for `tids`; returns how many were written. Exited threads are dropped quietly. */
   private async write(t: Tracked, tids: readonly number[]): Promise<number> {
     let written = 0;
-    for (const part of chunks(tids)) {
+    for (const [value, group] of byValue(t, tids)) for (const part of chunks(group)) {
       let results: SetResult[];
       try {
-        results = await this.o.writer.setHints(this.o.mapPin, t.hint, part);
+        results = await this.o.writer.setHints(this.o.mapPin, value, part);
       } catch (err) {
         this.logOnce(t.pod, t.logged, `set:${causeOf(err)}`, 'task hints not written', { threads: part.length, error: causeOf(err) });
         for (const tid of part) t.misplaced.add(tid);
@@ -342,6 +537,7 @@ export class Placer {
   /** Retries failed writes, then reads back every known thread of every pod; drifted ones are misplaced until rewritten. */
   private async verify(): Promise<void> {
     const settled = [...this.pods.values()].filter((t) => t.seenAt === null);
+    for (const t of settled) if (t.profiled !== null) await this.rename(t);
     // once per verify period, not per scan: a thread that keeps failing must not spawn 10 helpers a second
     for (const t of settled) if (t.misplaced.size > 0) await this.write(t, [...t.misplaced]);
     await this.readBack(settled);
@@ -367,7 +563,7 @@ export class Placer {
           else this.logOnce(t.pod, t.logged, `get:${r.errno}`, 'task hint not read back', { tid: r.tid, errno: r.errno, error: r.message });
           continue;
         }
-        if (r.hint !== t.hint) {
+        if (!holds(wantOf(t, r.tid), r.hint)) {
           t.misplaced.add(r.tid);
           t.known.delete(r.tid);
           drifted.set(t, [...(drifted.get(t) ?? []), r.tid]);
@@ -375,8 +571,19 @@ export class Placer {
       }
     }
     for (const [t, tids] of drifted) {
-      this.logOnce(t.pod, t.logged, 'drift', 'task hints drifted; rewriting', { threads: tids.length, hint: t.hint });
+      this.logOnce(t.pod, t.logged, 'drift', 'task hints drifted; rewriting', { threads: tids.length, hint: t.profiled === null ? t.hint : null, profile: t.profiled?.profile.name });
       await this.write(t, tids);
     }
   }
+}
+
+/** The profiled pods of the plan's profiles, by UID: each one's profile and group placement. */
+function profiledByUid(profiles: PlanProfiles): Map<string, Profiled> {
+  const chosen = new Map(profiles.selections.map((s) => [s.uid, s.selection.profile?.profile]));
+  const out = new Map<string, Profiled>();
+  for (const placement of profiles.rendering.pods) {
+    const profile = chosen.get(placement.uid);
+    if (profile !== undefined) out.set(placement.uid, { profile, placement, titles: profile.groups.some((g) => g.titles.length > 0) });
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import { jsonLogger } from '../adapters/log.ts';
 import { policyFromFlag, programArgs } from '../adapters/program-args.ts';
 import { Agent } from './agent.ts';
 import { DEFAULT_TASK_HINT_MAP } from './hints.ts';
+import { DEFAULT_PROFILES_DIR } from './profile-files.ts';
 import { DEFAULT_GRPC_ADDRESS, startGrpcServer } from './grpc.ts';
 import { listenHttp, listenProbes } from './http.ts';
 
@@ -30,6 +31,8 @@ const values = programArgs('temper-agent', 'The node agent: watches its node\'s 
   'task-hint-map': { type: 'string', arg: 'path', default: DEFAULT_TASK_HINT_MAP, help: 'placement "hints": where scx_layered pins its task-hint map (its directory is made 0700)' },
   'cgroup-root': { type: 'string', arg: 'dir', default: '/sys/fs/cgroup', help: 'placement "hints": the cgroup v2 mount the pods\' cgroups are under' },
   'hints-helper': { type: 'string', arg: 'path', default: 'temper-hints', help: 'placement "hints": the native task-hint writer (bpf/temper-hints.c)' },
+  'profiles-dir': { type: 'string', arg: 'dir', default: DEFAULT_PROFILES_DIR, help: 'workload-profile files (every *.toml, re-read when they change; a missing directory is none)' },
+  'proc-root': { type: 'string', arg: 'dir', default: '/proc', help: 'the procfs mount where profiled pods\' thread names are read' },
   'stop-scheduler-on-exit': { type: 'boolean', default: false, help: 'stop scx_layered when the agent exits (default: leave it running)' },
 });
 
@@ -50,14 +53,14 @@ try {
 }
 
 const agent = new Agent({
-  kc, nodeName: values.node, policy, ...(values.config === undefined ? {} : { policyPath: values.config }), log,
+  kc, nodeName: values.node, policy, ...(values.config === undefined ? {} : { policyPath: values.config }), profilesDir: values['profiles-dir'], log,
   scheduler: {
     // scx_layered always serves its stats socket (/var/run/scx/root/stats); extra flags as given.
     binary: values['scx-binary'], args: values['scx-arg'] ?? [],
     stateDir: values['state-dir'], schedExtDir: values['sched-ext-dir'],
   },
   // used only with node.placement = "hints"
-  hints: { mapPin: values['task-hint-map'], cgroupRoot: values['cgroup-root'], helper: values['hints-helper'] },
+  hints: { mapPin: values['task-hint-map'], cgroupRoot: values['cgroup-root'], helper: values['hints-helper'], procRoot: values['proc-root'] },
 });
 agent.start();
 const http = await listenHttp(agent, values['http-host'], Number(values['http-port']));

@@ -7,8 +7,9 @@ import { checkGolden } from '../test/golden-file.ts';
 import { GenerationStore } from './generations.ts';
 import {
   NO_GENERATION_YET, currentGeneration, diffMessage, diffView, findDiff, findGeneration, generationMessage, generationView,
-  parseGenerationNumber, statusMessage, statusView, summaryMessage, summaryView,
+  parseGenerationNumber, podRowView, statusMessage, statusView, summaryMessage, summaryView,
 } from './views.ts';
+import { tierRowOf } from '../core/plan.ts';
 
 const policy = cgroupPolicy();
 const small = node('small', '2');
@@ -133,5 +134,36 @@ describe('the wire format', () => {
       messages: { generation: generationMessage(generationView(current)), diff: diffMessage(diffView(diff)) },
     };
     checkGolden(join(import.meta.dirname, '..', 'test', 'wire', 'agent-api.json'), `${JSON.stringify(wire, null, 2)}\n`);
+  });
+});
+
+describe('podRowView', () => {
+  const mysql = pod({
+    name: 'db', namespace: 'shop', uid: uidOf(7), node: 'small', priority: 1_000_000, qos: 'Guaranteed',
+    containers: [{ name: 'mysql', image: 'mysql:8.4', resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } }],
+  });
+  const p = plan(policy, node('small', '4'), [mysql, web]);
+  const row = (name: string, threads: Parameters<typeof podRowView>[3]) => {
+    const x = p.pods.find((y) => y.pod.name === name)!;
+    return podRowView(tierRowOf(x), p.profiles.selections.find((s) => s.uid === x.pod.uid), p.profiles.rendering.pods.find((s) => s.uid === x.pod.uid), threads);
+  };
+
+  it('a profiled pod: its profile, chosen how and why, and each group where it runs with the threads last seen in it', () => {
+    const r = row('db', new Map([['connections', [{ tid: 12, comm: 'connection' }]], ['housekeeping', [{ tid: 9, comm: 'ib_srv_purge' }]]]));
+    expect(Object.keys(r)).toEqual(['namespace', 'name', 'uid', 'tier', 'layer', 'priority', 'qosClass', 'reason', 'hint', 'profile']);
+    expect(r.profile).toMatchObject({ name: 'mysql-innodb', by: 'image' });
+    expect(r.profile?.reason).toContain('mysql:8.4');
+    expect(r.profile?.groups.map((g) => Object.keys(g))[0]).toEqual(['group', 'treatment', 'status', 'layer', 'hint', 'cores', 'code', 'reason', 'threads']);
+    // a 1-CPU Critical pod on a 4-CPU node: no whole core to carve for exclusive and latency, housekeeping yields
+    expect(r.profile?.groups.map((g) => [g.group, g.treatment, g.status, g.layer, g.code, g.threads])).toEqual([
+      ['connections', 'exclusive', 'degraded', 'critical', 'cores', [{ tid: 12, comm: 'connection' }]],
+      ['innodb-io', 'latency', 'degraded', 'critical', 'cores', []],
+      ['housekeeping', 'yield', 'applied', 'yield', null, [{ tid: 9, comm: 'ib_srv_purge' }]],
+    ]);
+  });
+
+  it('threads are null when the agent has not read them, and an unprofiled pod has no profile', () => {
+    expect(row('db', null).profile?.groups.every((g) => g.threads === null)).toBe(true);
+    expect(row('web', null).profile).toBeNull();
   });
 });

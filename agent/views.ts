@@ -6,10 +6,11 @@
  */
 import type { FieldChange, LayerChange, TierMove } from '../core/diff.ts';
 import type { LayerPlan, PlanWarning } from '../core/layers.ts';
-import type { TierLoad } from '../core/plan.ts';
+import type { PodProfileSelection, TierLoad } from '../core/plan.ts';
+import type { PodProfilePlacement } from '../core/profiles-render.ts';
 import type { EnforcementState, Tier } from '../core/types.ts';
 import { TIERS } from '../core/types.ts';
-import type { PlacementSummary } from './hints.ts';
+import type { PlacementSummary, ProfileThread } from './hints.ts';
 import type { AssignmentRow, Generation, GenerationDiff, GenerationStore } from './generations.ts';
 import { KEPT_GENERATIONS } from './generations.ts';
 import type { AgentStatus as AgentStatusMessage } from './proto/gen/temper/v1/AgentStatus.ts';
@@ -63,6 +64,31 @@ export type LayerChangeView = LayerChange;
 
 export type DiffView = GenerationDiff;
 
+/** One group of a profiled pod: where it runs and why, and the threads the agent last saw in it. */
+export interface ProfileGroupView {
+  readonly group: string;
+  readonly treatment: string;
+  readonly status: string;
+  readonly layer: string;
+  readonly hint: number | null;
+  readonly cores: number | null;
+  readonly code: string | null;
+  readonly reason: string;
+  /** TIDs ascending; null when the agent has not read the pod's threads. */
+  readonly threads: readonly ProfileThread[] | null;
+}
+
+/** A pod's workload profile: which one, chosen how (`annotation`, `image`) and why, and its groups in the profile's order. */
+export interface PodProfileView {
+  readonly name: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly groups: readonly ProfileGroupView[];
+}
+
+/** A row of GET /api/v1/pods: the pod's tier row and its profile (null without one). */
+export type PodRowView = AssignmentRow & { readonly profile: PodProfileView | null };
+
 // ---- views (the HTTP JSON) ----------------------------------------------------------------
 
 const warningView = (w: PlanWarning): PlanWarning => ({ code: w.code, tier: w.tier, message: w.message });
@@ -83,6 +109,25 @@ const moveView = (m: TierMove): TierMove => ({ namespace: m.namespace, name: m.n
 const rowView = (r: AssignmentRow): AssignmentRow => ({
   namespace: r.namespace, name: r.name, uid: r.uid, tier: r.tier, layer: r.layer, priority: r.priority, qosClass: r.qosClass, reason: r.reason, hint: r.hint,
 });
+
+/**
+ * A pod's row with its profile: `selection` from the plan (absent or without a profile: null),
+ * `placement` its groups' rendering, `threads` what the agent last read of each group (null
+ * when it did not read them).
+ */
+export function podRowView(r: AssignmentRow, selection: PodProfileSelection | undefined, placement: PodProfilePlacement | undefined, threads: ReadonlyMap<string, readonly ProfileThread[]> | null): PodRowView {
+  const chosen = selection?.selection.profile ?? null;
+  const profile: PodProfileView | null = selection === undefined || chosen === null ? null : {
+    name: chosen.profile.name,
+    by: selection.selection.by,
+    reason: selection.selection.reason,
+    groups: (placement?.groups ?? []).map((g) => ({
+      group: g.group, treatment: g.treatment, status: g.status, layer: g.layer, hint: g.hint, cores: g.cores, code: g.code, reason: g.reason,
+      threads: threads === null ? null : (threads.get(g.group) ?? []).map((t) => ({ tid: t.tid, comm: t.comm })),
+    })),
+  };
+  return { ...rowView(r), profile };
+}
 
 export function layerView(l: LayerPlan): LayerView {
   return {

@@ -5,7 +5,7 @@
 // agent's own-node admission policy exercised with a real pod-bound token.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { runInVm, vmAvailability } from '../bpf/vm.ts';
 import { type Policy, defaultPolicy, parsePolicy } from '../core/config.ts';
 import type { ConfigError } from '../core/errors.ts';
+import { parseProfileFiles } from '../core/profiles.ts';
 import { agentNodeAnnotations, mutatingWebhookConfiguration, priorityClassObjects } from '../core/install-objects.ts';
 import { releaseFullname, webhookConfigurationName } from '../core/names.ts';
 import { httpsGet } from '../dev/harness/webhook.ts';
@@ -90,8 +91,12 @@ function customValues(): Values {
     },
     agent: { nodeSelector: { 'temper-chart-test': suffix }, httpPort: 18080, scxArgs: ['--stats', '1'] },
     webhook: { timeoutSeconds: 5 },
+    profiles: { 'api.toml': API_PROFILE },
   };
 }
+
+// A workload-profile file as an operator writes one into the values (docs/profiles.md).
+const API_PROFILE = '[[profile]]\nname = "api"\nimages = ["registry.example.com/shop/api"]\n  [[profile.group]]\n  name = "workers"\n  treatment = "latency"\n  threads = ["http-worker"]\n';
 
 function customPolicy(namespace: string): Policy {
   return {
@@ -229,7 +234,7 @@ describe('helm chart: lint, template and schema', () => {
     const mounts = Object.fromEntries((c?.volumeMounts ?? []).map((m) => [m.mountPath, [m.readOnly ?? false, m.recursiveReadOnly ?? null]]));
     // Only BTF and sched_ext from /sys/kernel (not debugfs, tracefs or securityfs under it), read-only all the way down.
     const ro = [true, 'IfPossible'];
-    expect(mounts).toEqual({ '/etc/temper': [true, null], '/sys/fs/cgroup': ro, '/sys/kernel/btf': ro, '/sys/kernel/sched_ext': ro, '/boot': ro, '/run/temper': [false, null], '/var/run/scx': [false, null], '/sys/fs/bpf': [false, null] });
+    expect(mounts).toEqual({ '/etc/temper': [true, null], '/etc/temper/profiles': [true, null], '/sys/fs/cgroup': ro, '/sys/kernel/btf': ro, '/sys/kernel/sched_ext': ro, '/boot': ro, '/run/temper': [false, null], '/var/run/scx': [false, null], '/sys/fs/bpf': [false, null] });
     const hostPaths = (pod?.volumes ?? []).filter((v) => v.hostPath !== undefined).map((v) => v.hostPath?.path);
     expect(hostPaths).toEqual(['/sys/fs/cgroup', '/sys/kernel/btf', '/sys/kernel/sched_ext', '/boot', '/run/temper', '/var/run/scx', '/sys/fs/bpf']);
     const older = one<V1DaemonSet>(await template({ agent: { recursiveReadOnly: '' } }), 'DaemonSet');
@@ -253,6 +258,26 @@ describe('helm chart: lint, template and schema', () => {
 
     const privileged = one<V1DaemonSet>(await template({ agent: { privileged: true } }), 'DaemonSet');
     expect(privileged.spec?.template.spec?.containers[0]?.securityContext?.privileged).toBe(true);
+  });
+
+  it('profiles: the files of values `profiles` in the temper-profiles ConfigMap, mounted as a directory at the agent\'s --profiles-dir; a bad file name fails', async () => {
+    const empty = await template({});
+    expect(one<V1ConfigMap>(empty, 'ConfigMap', 'temper-profiles').data ?? {}).toEqual({}); // rendered anyway: adding a file is an edit, not a rollout
+    const second = '[[profile]]\nname = "redis"\nimages = ["registry.example.com/cache/redis"]\n  [[profile.group]]\n  name = "bio"\n  treatment = "yield"\n  threads = ["bio_"]\n';
+    const docs = await template({ profiles: { 'api.toml': API_PROFILE, 'zz-redis.toml': second } });
+    const cm = one<V1ConfigMap>(docs, 'ConfigMap', 'temper-profiles');
+    expect(cm.metadata?.namespace).toBe('temper-system');
+    expect(cm.data).toEqual({ 'api.toml': API_PROFILE, 'zz-redis.toml': second });
+    // what the agent reads is what core parses: the files are a valid set
+    expect(parseProfileFiles(Object.entries(cm.data ?? {}).map(([name, text]) => ({ name, text }))).files.map((p) => p.name)).toEqual(['api', 'redis']);
+    const pod = one<V1DaemonSet>(docs, 'DaemonSet').spec?.template.spec;
+    const c = pod?.containers[0];
+    expect(c?.args).toContain('--profiles-dir=/etc/temper/profiles');
+    // a directory (no subPath, no items), so kubelet's atomic updates reach the agent
+    expect(c?.volumeMounts?.find((m) => m.name === 'profiles')).toEqual({ name: 'profiles', mountPath: '/etc/temper/profiles', readOnly: true });
+    expect(pod?.volumes?.find((v) => v.name === 'profiles')).toEqual({ name: 'profiles', configMap: { name: 'temper-profiles' } });
+    await expect(template({ profiles: { 'api.yaml': API_PROFILE } })).rejects.toThrow("at '/profiles': additional properties 'api.yaml' not allowed");
+    await expect(template({ profiles: { 'api.toml': 3 } })).rejects.toThrow("at '/profiles/api.toml': got number, want string");
   });
 
   it('the webhook: metrics on their own port, a NetworkPolicy opening 8443 and nothing else by default', async () => {
@@ -670,8 +695,11 @@ describe('helm chart on the real control plane', () => {
     const script = nodeFlags.pop() ?? '';
     expect(script).toBe('/opt/temper/agent/main.ts');
     // The image's paths become local ones; no sched_ext here, so the agent reports `unavailable`.
+    const profiles = await core.readNamespacedConfigMap({ name: 'temper-profiles', namespace: ns });
+    mkdirSync(join(dir, 'profiles'));
+    for (const [name, text] of Object.entries(profiles.data ?? {})) writeFileSync(join(dir, 'profiles', name), text);
     const args = localArgs(container?.args ?? [], {
-      '--config': join(dir, 'config.toml'), '--state-dir': join(dir, 'state'), '--sched-ext-dir': join(dir, 'no-sched-ext'),
+      '--config': join(dir, 'config.toml'), '--profiles-dir': join(dir, 'profiles'), '--state-dir': join(dir, 'state'), '--sched-ext-dir': join(dir, 'no-sched-ext'),
       '--grpc-address': `unix://${join(dir, 'agent.sock')}`, '--http-port': '0', '--probe-port': '0',
     });
     const agent = startProcess([...nodeFlags, join(repo, 'agent', 'main.ts'), '--kubeconfig', writeKubeconfig(tokenKubeConfig(agentToken), 'agent.kubeconfig'), ...args],
@@ -692,6 +720,7 @@ describe('helm chart on the real control plane', () => {
     const pods = await (await fetch(`${url}/api/v1/pods`)).json() as { name: string; tier: string }[];
     expect(pods.map((p) => [p.name, p.tier])).toEqual([[agentPod.metadata?.name, 'system']]);
     expect(agent.log()).not.toContain('patch failed');
+    expect(agent.log()).toMatch(/"msg":"profiles loaded".*"files":"api\.toml"/);
   });
 
   it('the webhook runs from the chart: its certificate, config and token; the chart\'s registration defaults pods', async () => {

@@ -5,7 +5,7 @@
 // TEMPER_REQUIRE_BROWSER=1 (then it fails); dev/install-chromium.sh installs it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -442,12 +442,27 @@ describe.runIf(haveBrowser)('dashboard', () => {
 
 // Hints placement: an agent of its own (another node, `placement = "hints"`) whose task-hint
 // helper is the stand-in test/fixtures/fake-temper-hints.sh over a fake cgroup tree; while its
-// fail file exists every write fails, so the Low pod's threads are misplaced.
+// fail file exists every write fails, so the Low pod's threads are misplaced. Its profile
+// directory holds one workload profile, and its --proc-root a fake /proc for the profiled pod's
+// threads (comm, Tgid, cmdline).
 describe.runIf(haveBrowser)('dashboard, placement = "hints"', () => {
   const hintsNode = `dash-hints-${suffix}`;
   const hintsNs = `hints-${suffix}`;
   const failFile = (): string => join(dir, 'hints', 'fail');
   type Placement = { hintedPods: number; hintedThreads: number; misplacedThreads: Record<string, number> };
+  const profilesDir = (): string => join(dir, 'profiles');
+  const CACHE_PROFILE = '[[profile]]\nname = "cache"\nimages = ["example/cache"]\n'
+    + '  [[profile.group]]\n  name = "hot"\n  treatment = "latency"\n  threads = ["hot"]\n'
+    + '  [[profile.group]]\n  name = "chores"\n  treatment = "yield"\n  threads = ["chore"]\n';
+  /** A thread in the fake /proc: its comm and its process (the leader's TID); the leader carries the title. */
+  function procThread(tid: number, comm: string, tgid = tid, title = ''): void {
+    mkdirSync(join(dir, 'proc', String(tid)), { recursive: true });
+    writeFileSync(join(dir, 'proc', String(tid), 'comm'), `${comm}\n`);
+    writeFileSync(join(dir, 'proc', String(tid), 'status'), `Name:\t${comm}\nTgid:\t${tgid}\nPid:\t${tid}\n`);
+    if (tgid === tid) writeFileSync(join(dir, 'proc', String(tid), 'cmdline'), `${title.replaceAll(' ', '\0')}\0`);
+  }
+  const hintOf = (tid: number): string | null => (existsSync(join(dir, 'hints', String(tid))) ? readFileSync(join(dir, 'hints', String(tid)), 'utf8').trim() : null);
+  type ProfileRow = { name: string; profile: null | { name: string; by: string; reason: string; groups: { group: string; layer: string; status: string; code: string | null; hint: number | null; threads: { tid: number; comm: string }[] | null }[] } };
 
   beforeAll(async () => {
     await prepare(hintsNs, hintsNode);
@@ -457,8 +472,11 @@ describe.runIf(haveBrowser)('dashboard, placement = "hints"', () => {
     mkdirSync(join(dir, 'bpf', 'temper'), { recursive: true });
     writeFileSync(mapPin, ''); // the placer writes once the pin exists
     writeFileSync(join(dir, 'config.toml'), '[node]\nplacement = "hints"\n');
+    mkdirSync(profilesDir());
+    writeFileSync(join(profilesDir(), 'cache.toml'), CACHE_PROFILE);
     url = await startAgent(0, hintsNode, {
-      args: ['--config', join(dir, 'config.toml'), '--task-hint-map', mapPin, '--cgroup-root', join(dir, 'cgroup'), '--hints-helper', join(repo, 'test', 'fixtures', 'fake-temper-hints.sh')],
+      args: ['--config', join(dir, 'config.toml'), '--task-hint-map', mapPin, '--cgroup-root', join(dir, 'cgroup'), '--hints-helper', join(repo, 'test', 'fixtures', 'fake-temper-hints.sh'),
+        '--profiles-dir', profilesDir(), '--proc-root', join(dir, 'proc')],
       env: { FAKE_HINTS_DIR: join(dir, 'hints') },
     });
     // Low is not Burstable's default tier, so the reindex pod is hinted; web (Normal) is not.
@@ -511,6 +529,74 @@ describe.runIf(haveBrowser)('dashboard, placement = "hints"', () => {
     expect(await stillMarked()).toBe(true);
     await openTab('overview');
     await page.screenshot({ path: join(artifacts, 'hints.png'), fullPage: true });
+  }, 60_000);
+
+  it('a profiled pod: each thread gets its group\'s hint, renames follow, and the pods view shows the profile, why, and each group with its layer, status and threads', async () => {
+    await openTab('pods');
+    await markPage();
+    const body = { metadata: { name: 'cache' }, spec: { nodeName: hintsNode, containers: [{ name: 'cache', image: 'example/cache:7', resources: { requests: { cpu: '2' } } }] } } as V1Pod;
+    const uid = (await core.createNamespacedPod({ namespace: hintsNs, body })).metadata?.uid ?? '';
+    procThread(7101, 'cache', 7101, 'cache --port 6379');
+    procThread(7102, 'hot-1', 7101);
+    procThread(7103, 'chore', 7101);
+    procThread(7104, 'worker', 7101);
+    const container = join(dir, 'cgroup', podCgroupPath('systemd', 'Burstable', uid), 'c');
+    mkdirSync(container, { recursive: true });
+    writeFileSync(join(container, 'cgroup.threads'), '7101\n7102\n7103\n7104\n');
+    const cache = await until('the cache pod\'s threads in their groups', async () => {
+      const row = (await api<ProfileRow[]>('pods')).find((p) => p.name === 'cache');
+      return row?.profile?.groups.find((g) => g.group === 'hot')?.threads?.length === 1 ? row : undefined;
+    });
+    expect(cache.profile).toMatchObject({ name: 'cache', by: 'image' });
+    expect(cache.profile?.reason).toContain('example/cache:7');
+    expect(cache.profile?.groups.map((g) => [g.group, g.layer, g.status, g.hint, g.threads])).toEqual([
+      ['hot', 'normal-latency', 'applied', 11, [{ tid: 7102, comm: 'hot-1' }]],
+      ['chores', 'background', 'applied', 6, [{ tid: 7103, comm: 'chore' }]],
+    ]);
+    // a Normal Burstable pod has no hint of its own: its other threads get 0, which no layer maps
+    await until('the threads hinted', () => hintOf(7102) === '11' && hintOf(7103) === '6' && hintOf(7101) === '0' && hintOf(7104) === '0');
+
+    // a pool worker renames itself: the next verify round moves it
+    writeFileSync(join(dir, 'proc', '7104', 'comm'), 'hot-2\n');
+    await until('the renamed thread re-hinted', () => hintOf(7104) === '11');
+    await until('the renamed thread in its group', async () => (await api<ProfileRow[]>('pods')).find((p) => p.name === 'cache')?.profile?.groups[0]?.threads?.length === 2);
+
+    // the page follows on the next status event (here: another pod arriving)
+    await core.createNamespacedPod({ namespace: hintsNs, body: podBody('later', null, {}, hintsNode) });
+    const profileRow = `#pods-table tr[data-profile-of="${hintsNs}/cache"]`;
+    await until('the profile on the page', async () => (await page.locator(`${profileRow} tr[data-group="hot"] [data-col="threads"] li`).count()) === 2);
+    expect(await text(`${profileRow} .profile-name`)).toBe('cache');
+    expect(await text(`${profileRow} .profile-reason`)).toContain('(image)');
+    const groups = await page.locator(`${profileRow} tbody tr[data-group]`).evaluateAll((trs) => trs.map((tr) => [
+      tr.getAttribute('data-group'), tr.querySelector('[data-col="layer"]')?.textContent, tr.getAttribute('data-status'), tr.querySelector('[data-col="hint"]')?.textContent,
+      [...tr.querySelectorAll('[data-col="threads"] li')].map((li) => li.textContent)]));
+    expect(groups).toEqual([
+      ['hot', 'normal-latency', 'applied', '11', ['7102 hot-1', '7104 hot-2']],
+      ['chores', 'background', 'applied', '6', ['7103 chore']],
+    ]);
+    await page.fill('#pods-filter', 'cache');
+    await until('the filter by profile', async () => (await page.locator('#pods-table tbody tr[data-pod]').count()) === 1);
+    await page.screenshot({ path: join(artifacts, 'pods-profile.png'), fullPage: true });
+    await page.fill('#pods-filter', '');
+    expect(await stillMarked()).toBe(true);
+  }, 60_000);
+
+  it('a bad profile file is rejected with its file and key named, on the page too; the last good profiles keep running', async () => {
+    const cacheHot = async (): Promise<number | null | undefined> => (await api<ProfileRow[]>('pods')).find((p) => p.name === 'cache')?.profile?.groups[0]?.hint;
+    writeFileSync(join(profilesDir(), 'zz-bad.toml'), CACHE_PROFILE.replace('"latency"', '"fast"').replace('"cache"', '"other"'));
+    const status = await until('the rejection', async () => {
+      const s = await api<{ message: string }>('status');
+      return s.message.includes('profiles rejected') ? s : undefined;
+    });
+    expect(status.message).toContain('profiles rejected: zz-bad.toml: profile[0].group[0].treatment: must be one of exclusive, latency, yield (got "fast")');
+    expect(status.message).toContain('(running the last good profiles)');
+    expect(agentLog).toMatch(/"msg":"profiles rejected; keeping the last good ones".*zz-bad\.toml: profile\[0\]\.group\[0\]\.treatment/);
+    expect(await cacheHot()).toBe(11);
+    await until('the alert on the page', async () => (await page.isVisible('#alert')) && (await text('#alert')).includes('zz-bad.toml'));
+    rmSync(join(profilesDir(), 'zz-bad.toml'));
+    await until('the rejection gone', async () => !(await api<{ message: string }>('status')).message.includes('profiles rejected'));
+    await until('the alert gone', async () => !(await page.isVisible('#alert')));
+    expect(await cacheHot()).toBe(11);
   }, 60_000);
 
   it('had no console errors, uncaught exceptions or failed requests', () => {

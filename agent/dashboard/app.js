@@ -74,7 +74,7 @@ function renderChrome() {
   const onOverview = parseRoute().tab === 'overview';
   if (s !== null && s.state !== 'enforcing' && !onOverview) {
     problems.push(h('p', {}, h('strong', {}, `${s.state}: `), STATE_MEANING[s.state] ?? '', s.message === '' ? '' : ` Agent: ${s.message}`));
-  } else if (s !== null && s.message.includes('config rejected') && !onOverview) {
+  } else if (s !== null && /(config|profiles) rejected/.test(s.message) && !onOverview) {
     problems.push(h('p', {}, h('strong', {}, 'Configuration rejected: '), s.message));
   }
   const misplaced = misplacedTotal(s?.placement);
