@@ -12,7 +12,9 @@ import { classifyPods, plan, serializeDistribution, tierRowOf } from '../core/pl
 import type { NodeShape, ProfileCatalog } from '../core/profiles.ts';
 import type { CgroupDriver, NodeInfo, PodInfo, PriorityClassInfo } from '../core/types.ts';
 import { CGROUP_DRIVERS } from '../core/types.ts';
+import { DEFAULT_AGENT_PORT } from './agent-client.ts';
 import { registerConfigCommand } from './config-command.ts';
+import { withAgentThreads } from './explain-threads.ts';
 import { registerDashboardCommand } from './dashboard-command.ts';
 import { registerMigrateCommand } from './migrate-command.ts';
 import type { Cluster, ClusterFlags } from './live.ts';
@@ -20,7 +22,7 @@ import { ClusterError, clusterPolicy, connect, getNode, getPod, listPods } from 
 import type { Manifests } from './manifests.ts';
 import { loadManifests, loadNode, readPolicy } from './manifests.ts';
 import type { CliIo, ProfileFlags } from './options.ts';
-import { clusterOptions, configOption, outputOption, profileOptions } from './options.ts';
+import { clusterOptions, configOption, outputOption, parsePortArg, profileOptions } from './options.ts';
 import type { OutputFormat } from './output.ts';
 import { formatTierRows } from './output.ts';
 import { dependsOnNodeLine, loadProfileCatalog, nodeShapeOf, profileCell, registerProfilesCommand, selectWithoutNode } from './profiles-command.ts';
@@ -46,6 +48,17 @@ interface ExplainOptions extends ClusterFlags, ProfileFlags {
   fromFile?: string;
   node?: string;
   config?: string;
+  /** Ask the pod's node agent for the threads in each profile group. */
+  threads?: boolean;
+  agentUrl?: string;
+  agentPort: number;
+}
+
+/** The pod's profile lines, with each group's threads from its node agent when `--threads` asks for them. */
+async function profileSection(opts: ExplainOptions, pod: PodInfo, lines: string[]): Promise<string[]> {
+  if (opts.threads !== true) return lines;
+  if (lines.length === 0 || lines[0]?.startsWith('Profile:     none') === true) return lines;
+  return withAgentThreads(lines, pod, opts);
 }
 
 /**
@@ -76,7 +89,7 @@ async function explainOffline(name: string, opts: ExplainOptions, file: string, 
   const placed = nodePlan !== null
     ? (nodePlan.pods.find((p) => p.pod === pod) ?? null)
     : (classifyPods(policy, [pod], objects.priorityClasses)[0] ?? null);
-  return explainPod(policy, pod, placed, nodePlan, profileLines(policy, pod, nodePlan, catalog));
+  return explainPod(policy, pod, placed, nodePlan, await profileSection(opts, pod, profileLines(policy, pod, nodePlan, catalog)));
 }
 
 /**
@@ -108,7 +121,7 @@ async function explainLive(name: string, opts: ExplainOptions): Promise<string> 
     }
   }
   const placed = nodePlan?.pods.find((p) => p.pod.uid === pod.uid) ?? classifyPods(policy, [pod])[0] ?? null;
-  return explainPod(policy, pod, placed, nodePlan, profileLines(policy, pod, nodePlan, catalog));
+  return explainPod(policy, pod, placed, nodePlan, await profileSection(opts, pod, profileLines(policy, pod, nodePlan, catalog)));
 }
 
 /**
@@ -269,6 +282,9 @@ function build(io: CliIo): Command {
     .option('-n, --namespace <ns>', 'the pod\'s namespace (live default: the context\'s namespace; offline: default)')
     .option('--from-file <pods>', 'read pods from a manifest file instead of the cluster')
     .option('--node <node-file>', 'offline: the Node object, to show the layer as rendered for that node')
+    .option('--threads', 'also list the threads the pod\'s node agent last saw in each workload-profile group (GET /api/v1/pods on the agent)')
+    .option('--agent-url <url>', 'with --threads: reach the node agent here (e.g. http://127.0.0.1:8080) instead of port-forwarding to its pod on the pod\'s node')
+    .addOption(new Option('--agent-port <port>', 'with --threads: the agent pod\'s HTTP port').argParser(parsePortArg).default(DEFAULT_AGENT_PORT))
     .action(async (kind: string, name: string, opts: ExplainOptions) => {
       if (!['pod', 'pods', 'po'].includes(kind)) throw new UsageError(`explain: unsupported kind "${kind}"; use: explain pod NAME`);
       io.stdout(opts.fromFile === undefined ? await explainLive(name, opts) : await explainOffline(name, opts, opts.fromFile, io));

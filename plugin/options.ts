@@ -25,7 +25,7 @@ export function outputOption(): Option {
   return new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table');
 }
 
-function parsePortArg(text: string): number {
+export function parsePortArg(text: string): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new InvalidArgumentError('want a TCP port (1–65535)');
   return port;
