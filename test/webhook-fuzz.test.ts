@@ -140,7 +140,12 @@ describe('the webhook under generated and hostile input', () => {
   });
 
   it('generated AdmissionReviews: a well-formed review or a 4xx with a reason', async () => {
-    await fc.assert(fc.asyncProperty(review, async (r) => { checkAnswer(r, await post(JSON.stringify(r))); }), { numRuns: 1500 });
+    // Checked against the review as it went over the wire: JSON turns an `undefined` in an array
+    // into null (fc.anything() makes such arrays; seed 638311888 found one in a container's resources).
+    await fc.assert(fc.asyncProperty(review, async (r) => {
+      const wire = JSON.stringify(r);
+      checkAnswer(JSON.parse(wire) as unknown, await post(wire));
+    }), { numRuns: 1500 });
   }, 180_000);
 
   it('generated JSON of any shape, and bytes that are not JSON', async () => {
