@@ -29,7 +29,8 @@
  *         housekeep-<i>  HOUSEKEEP (default 1) noisy threads: a BURST_US (default 20000) CPU burst
  *                        every HK_PERIOD_US (default 50000);
  *       the main thread keeps the binary's comm (the process name, scx_layered's PcommPrefix) and
- *       sleeps. Each thread names itself (prctl PR_SET_NAME) before its first instruction of work.
+ *       wakes every 100 ms. Each thread names itself (prctl PR_SET_NAME) and sleeps 1 ms before its
+ *       first instruction of work (see name_self).
  *       With -d, after WARMUP_S (default 2) seconds it measures for SECONDS and prints
  *         THREADS {"label":…,"seconds":…,"hot":[{"tid":…,"iters":…,"cpu_s":…}…],"hot_iters":…,
  *                  "hot_cpu_s":…,"housekeep_cpu_s":…,"io_cpu_s":…,"io":{"n":…,"mean_us":…,
@@ -274,12 +275,20 @@ struct thread_arg {
 	long index;
 };
 
+/*
+ * Names the calling thread, then sleeps 1 ms once, as a worker thread waits for its first job. A
+ * rename makes scx_layered re-match the task, but only when it next becomes runnable
+ * (ops.runnable), and while that re-match is pending it ignores the task's hint
+ * (maybe_refresh_task_layer_from_hint returns early on refresh_layer): a thread that renamed itself
+ * and then spun forever would never take a hint (docs/kernel-testing.md, behaviour 14).
+ */
 static void name_self(const char *fmt, long i)
 {
 	char name[16];
 
 	snprintf(name, sizeof(name), fmt, i);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
+	sleep_ns(1000000);
 }
 
 /* Spins for ns of this thread's own CPU time, so a preempted burst still does all its work. */
@@ -420,11 +429,14 @@ static int named_threads(const char *label, long warmup_s, long seconds)
 	for (long i = 0; i < nt.housekeep; i++)
 		if (spawn(&nt.hk_th[i], housekeep, i))
 			return 1;
+	/* the leader wakes every 100 ms, as a process's main thread does now and then: a hint
+	 * takes effect at a wake-up, and a thread that never wakes keeps its layer */
 	if (seconds <= 0)
 		for (;;)
-			pause();
+			sleep_ns(100000000);
 
-	sleep_ns((int64_t)warmup_s * 1000000000);
+	for (int64_t end = now_ns() + (int64_t)warmup_s * 1000000000; now_ns() < end;)
+		sleep_ns(100000000);
 	int64_t t0 = now_ns();
 	for (long i = 0; i < nt.hot; i++) {
 		it0[i] = atomic_load(&nt.iters[i]);
@@ -434,7 +446,8 @@ static int named_threads(const char *label, long warmup_s, long seconds)
 		hk0 += thread_cpu_s(nt.hk_th[i]);
 	io0 = thread_cpu_s(nt.io_th[0]) + thread_cpu_s(nt.io_th[1]);
 	atomic_store(&nt.measuring, 1);
-	sleep_ns((int64_t)seconds * 1000000000);
+	for (int64_t end = t0 + (int64_t)seconds * 1000000000; now_ns() < end;)
+		sleep_ns(100000000);
 	atomic_store(&nt.measuring, 0);
 	double wall = (double)(now_ns() - t0) / 1e9;
 
