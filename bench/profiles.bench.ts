@@ -12,7 +12,11 @@
 // then the app's process, writes its threads' hints, and measures after a warm-up (guest time):
 //   - the hot loops' iterations per second and their CPUs (thread CPU time / wall);
 //   - the I/O chain's wake-up latency (waker's write → wakee running): p50, p99;
-//   - the housekeeping threads' CPUs (the price: yield runs them on idle time only).
+//   - the housekeeping threads' CPUs (the price: yield runs them on idle time only);
+// and reads every thread's live layer after the warm-up and near the end: a round whose arm had a
+// thread outside its layer (or whose scheduler did not stay enabled) is left out of the ratios.
+// Iterations/s are reported beside iterations per hot-loop CPU-second (the emulator's speed, which
+// differs between arms with different numbers of busy vCPUs on an oversubscribed host).
 // Reported as ratios profile / no-profile within each round (the emulator's speed cancels out),
 // median and min–max over rounds; absolute values beside them. Nothing asserted; the design's
 // claims are printed met / NOT met. Results as JSON + SVG in bench/results/profiles-<date>.json.
