@@ -6,7 +6,7 @@
 //
 // Guest layout: busybox applets in /bin, /bin/scx_layered (+ its shared libraries),
 // /bin/scx-stats (stats socket client, see scx-stats.c), /bin/workload (and /bin/kubelet, the
-// same binary: nap/hog/probe/watch, see workload.c), /bin/scx-matches (task -> layer map, see
+// same binary: nap/hog/probe/threads/watch, see workload.c), /bin/scx-matches (task -> layer map, see
 // scx-matches.c); proc, sysfs, devtmpfs, cgroup2 at
 // /sys/fs/cgroup, debugfs, tracefs, bpffs and a tmpfs /tmp are mounted before the payload runs.
 // Also /bin/temper-hints (writes and reads scx_layered task hints, see temper-hints.c), and with
@@ -287,7 +287,7 @@ export function baseInitramfs(paths: VmPaths): string {
   addFile("/bin/busybox", paths.busybox);
   addFile("/bin/scx_layered", paths.scxLayered);
   addFile("/bin/scx-stats", buildGuestTool(paths.cache, "scx-stats"));
-  // nap/hog/probe/watch workloads (bpf/workload.c); as /bin/kubelet it has comm "kubelet"
+  // nap/hog/probe/threads/watch workloads (bpf/workload.c); as /bin/kubelet it has comm "kubelet"
   const workload = buildGuestTool(paths.cache, "workload");
   addFile("/bin/workload", workload);
   addFile("/bin/kubelet", workload);
