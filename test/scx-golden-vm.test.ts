@@ -451,7 +451,7 @@ describe.skipIf(!avail.ok)('rendered configs on a real sched_ext kernel (one VM 
 
   it('covers the matrix: every golden case, an empty node, demotion, >32 pods (regex), cgroupfs, 200 pods, hints with both drivers and at 200 pods, workload profiles with both placements', () => {
     expect(matrix.map((c) => c.name)).toEqual(expect.arrayContaining(['examples', 'empty-node', 'demotion', 'many-pods', 'cgroupfs', 'large-200', 'hints-systemd', 'hints-cgroupfs', 'large-200-hints', 'profiles-hints', 'profiles-cgroup']));
-    expect(matrix.filter(hinted).map((c) => c.name)).toEqual(['empty-node', 'examples', 'hints-cgroupfs', 'hints-systemd', 'large-200-hints', 'profiles-hints']);
+    expect(matrix.filter(hinted).map((c) => c.name)).toEqual(['empty-node', 'examples', 'hints-cgroupfs', 'hints-systemd', 'profiles-hints', 'large-200-hints']);
     expect(matrix.find((c) => c.name === 'large-200-hints')?.plan.pods.filter((p) => p.assignment.hint !== null).length).toBeGreaterThan(100);
     const large = matrix.find((c) => c.name === 'large-200')!;
     expect(large.plan.pods.length).toBe(200);
