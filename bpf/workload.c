@@ -312,10 +312,19 @@ static void *hot_loop(void *arg)
 
 	name_self("hot_loop-%ld", i);
 	atomic_store(&nt.hot_tid[i], (pid_t)gettid());
-	for (;;) {
+	for (long n = 1;; n++) {
 		for (volatile int k = 0; k < 1000; k++)
 			;
 		atomic_fetch_add_explicit(&nt.iters[i], 1, memory_order_relaxed);
+		/*
+		 * A 100 µs nap every 1024 rounds (tens of ms under TCG), as a server's hot thread
+		 * blocks now and then: scx_layered applies a task hint only at a wake-up, and a
+		 * thread that never blocks may never take its hint (docs/kernel-testing.md, behaviour 14;
+		 * CI saw hot_loop-1 keep its static layer through every sample although it had slept
+		 * after naming itself).
+		 */
+		if ((n & 1023) == 0)
+			sleep_ns(100000);
 	}
 	return NULL;
 }
