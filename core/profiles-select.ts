@@ -64,8 +64,16 @@ export function imageName(ref: string): ImageName {
   return { repository, tag: tagged ? noDigest.slice(colon + 1) : at < 0 ? 'latest' : null };
 }
 
+// Compiled once per pattern: plan() tests every container of every pod against every pattern.
+const globs = new Map<string, RegExp>();
+
 function globRegex(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((part) => part.replace(/[\\^$.+?()[\]{}|]/g, '\\$&')).join('.*')}$`, 'u');
+  let re = globs.get(glob);
+  if (re === undefined) {
+    re = new RegExp(`^${glob.split('*').map((part) => part.replace(/[\\^$.+?()[\]{}|]/g, '\\$&')).join('.*')}$`, 'u');
+    globs.set(glob, re);
+  }
+  return re;
 }
 
 /**
@@ -74,6 +82,20 @@ function globRegex(glob: string): RegExp {
  * matches repository and tag (`mysql:8*`). `*` matches any characters, `/` included.
  */
 export function imageMatches(pattern: string, ref: string): boolean {
+  // plan() asks this for every container of every pod against every pattern, on every
+  // recompute, and a node's images repeat: answers are kept (the cache is dropped when large).
+  const key = `${pattern}\n${ref}`;
+  const known = matched.get(key);
+  if (known !== undefined) return known;
+  const answer = computeImageMatch(pattern, ref);
+  if (matched.size >= 10_000) matched.clear();
+  matched.set(key, answer);
+  return answer;
+}
+
+const matched = new Map<string, boolean>();
+
+function computeImageMatch(pattern: string, ref: string): boolean {
   const p = imageName(pattern);
   const img = imageName(ref);
   const patternTagged = pattern.lastIndexOf(':') > pattern.lastIndexOf('/');
